@@ -1,0 +1,6 @@
+/**
+ * @traceweave/client: traced fetch and axios with a propagation allowlist.
+ *
+ * @packageDocumentation
+ */
+export {}

@@ -1,0 +1,39 @@
+import { context, createContextKey, type Context } from '@opentelemetry/api'
+
+/**
+ * The one per-request record. The server lifecycle creates it at request start and keeps it in the
+ * OpenTelemetry context; propagation, sampling, correlation and the client read and write it, so a new
+ * feature adds a reader rather than a side channel. Fields are filled in as the request goes on
+ * (the route after routing, the user after authentication).
+ */
+export interface RequestState {
+  /** Validated or generated request ID (`X-Request-Id`). */
+  requestId: string
+  /** Validated session ID, if the request belongs to a session. */
+  sessionId?: string
+  /** The session operation's name (by default the span name, e.g. `GET /users/:id`). */
+  sessionOperation?: string
+  /** 1 for the session's first request in this process, then 2, 3, ... */
+  sessionOperationNumber?: number
+  /** Validated user ID, from the `user` option or `identifyUser()`. */
+  userId?: string
+  /** Route template once routing has matched it (`/users/:id`). */
+  route?: string
+  /**
+   * Attributes that must reach every span of the request (request.id, session.*, user.id), kept
+   * ready-made so the span processor copies them without rebuilding them per span.
+   */
+  readonly correlationAttributes: Record<string, string | number>
+}
+
+const REQUEST_STATE_KEY = createContextKey('traceweave.request-state')
+
+/** The request record carried by `ctx` (the active context by default), if any. */
+export function getRequestState(ctx: Context = context.active()): RequestState | undefined {
+  return ctx.getValue(REQUEST_STATE_KEY) as RequestState | undefined
+}
+
+/** A context that carries `state` as the request record. */
+export function setRequestState(ctx: Context, state: RequestState): Context {
+  return ctx.setValue(REQUEST_STATE_KEY, state)
+}

@@ -1,0 +1,89 @@
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  trace as traceApi,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api'
+import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
+
+/** Options of {@link trace}. */
+export interface TraceOptions {
+  /** Attributes set on the span when it starts. Default: none. */
+  attributes?: Attributes
+  /** Span kind. Default `SpanKind.INTERNAL`. */
+  kind?: SpanKind
+  /** Links to other spans (e.g. the messages of a batch). Default: none. */
+  links?: Link[]
+  /** Parent context. Default: the active context. */
+  context?: Context
+  /** Tracer to use. Default: the global tracer `@traceweave/core`. */
+  tracer?: Tracer
+}
+
+/**
+ * Runs `fn` in a new active span named `name` and returns `fn`'s result unchanged (a promise stays a
+ * promise). The span stays active across `await`, timers and `Promise.all` fan-out; an exception or
+ * rejection is recorded on the span, sets its status to ERROR and is rethrown untouched. The span ends
+ * exactly once, when `fn` returns or its promise settles.
+ *
+ * @example
+ * const user = await trace('load user', () => db.users.find(id), { attributes: { 'user.id': id } })
+ */
+export function trace<T>(name: string, fn: (span: Span) => T, options: TraceOptions = {}): T {
+  const tracer = options.tracer ?? traceApi.getTracer(TRACER_NAME, TRACER_VERSION)
+  const parent = options.context ?? context.active()
+  const span = tracer.startSpan(
+    name,
+    { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, links: options.links },
+    parent,
+  )
+  let result: T
+  try {
+    result = context.with(traceApi.setSpan(parent, span), fn, undefined, span)
+  } catch (error) {
+    failSpan(span, error)
+    span.end()
+    throw error
+  }
+  if (isPromiseLike(result)) {
+    // Return fn's own promise (same identity, same extra methods); our handlers are attached first, so
+    // the span has ended before the caller's await resumes. The caller's own handlers on `result` still
+    // receive the rejection (ours handles only the copy of it that ends the span).
+    result.then(
+      () => span.end(),
+      (error: unknown) => {
+        failSpan(span, error)
+        span.end()
+      },
+    )
+    return result
+  }
+  span.end()
+  return result
+}
+
+/** Records `error` on `span` and marks it failed, without changing the error. */
+export function failSpan(span: Span, error: unknown): void {
+  if (error instanceof Error) {
+    span.recordException(error)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+    span.setAttribute('error.type', error.name || 'Error')
+  } else {
+    span.recordException(String(error))
+    span.setStatus({ code: SpanStatusCode.ERROR })
+    span.setAttribute('error.type', '_OTHER')
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  )
+}
