@@ -24,6 +24,7 @@ for (const file of new Set([...expected, ...present])) {
   failed += report.numFailedTests + suiteErrors
   if (report.numTotalTests === 0) failed += 1 // a run that executed nothing is a failure, not a pass
 }
-if (Number(setupFailuresArg) > 0) console.log(`${setupFailuresArg} setup step(s) failed (install, build or lint)`)
+if (Number(setupFailuresArg) > 0)
+  console.log(`${setupFailuresArg} setup step(s) failed (install, build or lint)`)
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed > 0 ? 1 : 0)

@@ -23,7 +23,14 @@ describe('pnpm-lock.yaml', () => {
   const otel = [...versions].filter(([name]) => name.startsWith('@opentelemetry/'))
 
   it('lists the pinned OpenTelemetry SDK packages', () => {
-    for (const name of ['api', 'core', 'sdk-trace-base', 'sdk-trace-node', 'resources', 'context-async-hooks']) {
+    for (const name of [
+      'api',
+      'core',
+      'sdk-trace-base',
+      'sdk-trace-node',
+      'resources',
+      'context-async-hooks',
+    ]) {
       expect(versions.get(`@opentelemetry/${name}`)).toBeDefined()
     }
     expect([...versions.get('@opentelemetry/api')!]).toEqual(['1.9.0'])

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 // a build: `pnpm build` (the README's test command builds first).
 const fixtures = join(__dirname, 'fixtures', 'module-formats')
 const built = existsSync(join(__dirname, '..', 'packages', 'core', 'dist', 'index.mjs'))
-const runNode = (file: string) => JSON.parse(execFileSync(process.execPath, [join(fixtures, file)], { encoding: 'utf8' }))
+const runNode = (file: string) =>
+  JSON.parse(execFileSync(process.execPath, [join(fixtures, file)], { encoding: 'utf8' }))
 
 describe('ESM and CommonJS load one copy of @traceweave/core', () => {
   beforeAll(() => {

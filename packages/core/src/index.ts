@@ -15,3 +15,48 @@ export type { TraceOptions } from './helpers/trace'
 export { enrichSpan } from './helpers/enrich'
 export { getActiveTraceIds } from './helpers/trace-ids'
 export type { ActiveTraceIds } from './helpers/trace-ids'
+
+// propagation (W3C Trace Context Level 1 + 2, W3C Baggage, trust policy)
+export { parseTraceParent, formatTraceParent } from './propagation/traceparent'
+export type { TraceParent, TraceParentFields } from './propagation/traceparent'
+export {
+  parseTraceState,
+  formatTraceState,
+  createTraceState,
+  toTraceStateList,
+  getOtSubKey,
+  setOtSubKey,
+  TraceStateList,
+} from './propagation/tracestate'
+export type { TraceStateMember } from './propagation/tracestate'
+export { TRACE_FLAG_SAMPLED, TRACE_FLAG_RANDOM, isSampled, isRandomTraceId } from './propagation/trace-flags'
+export { setTraceRandomness, isTraceIdRandom } from './propagation/random-flag'
+export { parseBaggage, formatBaggage, BaggagePropagator } from './propagation/baggage'
+export type { BaggageMember } from './propagation/baggage'
+export { TraceContextPropagator } from './propagation/propagator'
+export type { TraceContextPropagatorOptions } from './propagation/propagator'
+export { createTraceweavePropagator } from './propagation/composite'
+export type { TraceweavePropagatorOptions, PropagatorName } from './propagation/composite'
+export { getUntrustedParent } from './propagation/trust'
+export type { TrustIncoming } from './propagation/trust'
+export { extractContext, injectContext, headersGetter, headersSetter } from './propagation/carrier'
+export type {
+  ExtractContextOptions,
+  InjectContextOptions,
+  HeaderCarrier,
+  HeaderRecord,
+  HeadersLike,
+  InjectCarrier,
+} from './propagation/carrier'
+export { compilePropagateTo, isPrivateDestination, isPropagationAllowedTo } from './propagation/propagate-to'
+export type { PropagateTo, PropagateToEntry, PropagateToMatcher } from './propagation/propagate-to'
+
+// helpers: retries
+export { tracedRetry, validateRetryOptions } from './helpers/retry'
+export type { RetryOptions, RetryContext } from './helpers/retry'
+
+// sampling
+export { TraceweaveSampler } from './sampling/sampler'
+export { getSamplingStats, resetSamplingStats } from './sampling/stats'
+export type { SamplingStats, SamplingReason } from './sampling/stats'
+export type { SamplingOptions, SamplingRule, SampleSpec, SamplingStep } from './sampling/options'

@@ -12,7 +12,13 @@ beforeAll(() => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
   traceApi.setGlobalTracerProvider(provider)
   diag.setLogger(
-    { error: () => {}, warn: (...args: unknown[]) => warnings.push(args.join(' ')), info: () => {}, debug: () => {}, verbose: () => {} },
+    {
+      error: () => {},
+      warn: (...args: unknown[]) => warnings.push(args.join(' ')),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
     DiagLogLevel.WARN,
   )
 })

@@ -76,11 +76,11 @@ describe('trace()', () => {
 
   it('passes the span to fn and applies attributes, kind and links', () => {
     const linked = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1 }
-    trace(
-      'options',
-      (span: Span) => span.setAttribute('inside', true),
-      { attributes: { 'order.id': 7 }, kind: SpanKind.CONSUMER, links: [{ context: linked }] },
-    )
+    trace('options', (span: Span) => span.setAttribute('inside', true), {
+      attributes: { 'order.id': 7 },
+      kind: SpanKind.CONSUMER,
+      links: [{ context: linked }],
+    })
     const span = spanNamed('options')
     expect(span.kind).toBe(SpanKind.CONSUMER)
     expect(span.attributes).toMatchObject({ 'order.id': 7, inside: true })
@@ -123,7 +123,9 @@ describe('trace()', () => {
       context.bind(context.active(), emitter)
     })
     // Emitted later, from outside any span: the bound listener still sees the span that was active.
-    const seen = new Promise<string | undefined>((resolve) => emitter.on('data', () => resolve(activeSpanId())))
+    const seen = new Promise<string | undefined>((resolve) =>
+      emitter.on('data', () => resolve(activeSpanId())),
+    )
     context.with(context.active(), () => emitter.emit('data'))
     await expect(seen).resolves.toBe(expected)
     expect(activeSpanId()).toBeUndefined()

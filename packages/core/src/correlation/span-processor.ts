@@ -1,0 +1,79 @@
+import type { Context, Span } from '@opentelemetry/api'
+import { getRequestState, type RequestState } from './request-state'
+
+/**
+ * The part of the SDK's `SpanProcessor` interface this processor implements. Declared here because
+ * core depends on the OpenTelemetry API only; an SDK provider accepts it structurally.
+ */
+export interface SpanProcessorLike {
+  onStart(span: Span, parentContext: Context): void
+  onEnd(span: object): void
+  forceFlush(): Promise<void>
+  shutdown(): Promise<void>
+}
+
+/**
+ * Spans tracked per request so a late `identifyUser()` reaches the ones still open. Past this bound a
+ * request's further spans are not tracked (they still got the attributes known when they started).
+ */
+export const MAX_TRACKED_SPANS_PER_REQUEST = 1000
+
+// Both maps are keyed weakly: a request's record and its spans are collected with the request.
+const openSpansByRequest = new WeakMap<RequestState, Set<Span>>()
+const requestOfSpan = new WeakMap<object, Set<Span>>()
+
+/** Remembers `span` as open in the request `state` until it ends (bounded per request). */
+export function trackOpenSpan(state: RequestState, span: Span): void {
+  let open = openSpansByRequest.get(state)
+  if (open === undefined) {
+    open = new Set()
+    openSpansByRequest.set(state, open)
+  }
+  if (open.size >= MAX_TRACKED_SPANS_PER_REQUEST) return
+  open.add(span)
+  requestOfSpan.set(span, open)
+}
+
+/** Forgets `span` (it ended). */
+export function untrackSpan(span: object): void {
+  const open = requestOfSpan.get(span)
+  if (open === undefined) return
+  open.delete(span as Span)
+  requestOfSpan.delete(span)
+}
+
+/** Calls `fn` for every span of the request that is still open. */
+export function forEachOpenSpan(state: RequestState, fn: (span: Span) => void): void {
+  const open = openSpansByRequest.get(state)
+  if (open !== undefined) for (const span of open) fn(span)
+}
+
+/**
+ * Copies the request's correlation attributes (`request.id`, `session.id`, `session.operation`,
+ * `session.operation_number`, `user.id`) onto every span started while a traced request is active,
+ * including spans of other libraries (database clients, OpenTelemetry instrumentations). It also tracks
+ * open spans so that `identifyUser()` can reach them. Register it before your exporting processor.
+ *
+ * @example new NodeTracerProvider({ spanProcessors: [new CorrelationSpanProcessor(), new BatchSpanProcessor(exporter)] })
+ */
+export class CorrelationSpanProcessor implements SpanProcessorLike {
+  onStart(span: Span, parentContext: Context): void {
+    const state = getRequestState(parentContext)
+    if (state === undefined) return
+    // The record keeps these ready-made, so a span costs one setAttributes call and no allocation.
+    span.setAttributes(state.correlationAttributes)
+    trackOpenSpan(state, span)
+  }
+
+  onEnd(span: object): void {
+    untrackSpan(span)
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve()
+  }
+}

@@ -1,0 +1,195 @@
+import { SamplingEngine } from './engine'
+import { resolveSamplingOptions, type SamplingOptions } from './options'
+import { seededTraceIds } from './test-ids'
+import { traceRandomness } from './threshold'
+
+const engine = (options: SamplingOptions) => new SamplingEngine(resolveSamplingOptions(options))
+
+/** A clock the test moves by hand. */
+function manualClock() {
+  let now = 0
+  return { now: () => now, advance: (ms: number) => (now += ms) }
+}
+
+describe('consistent ratio sampling', () => {
+  it('keeps 0.25 of 20,000 new traces within 0.01', () => {
+    const sampler = engine({ ratio: 0.25 })
+    const nextId = seededTraceIds(7)
+    let kept = 0
+    for (let i = 0; i < 20_000; i++) if (sampler.decideHere({}, traceRandomness(nextId())).sampled) kept++
+    expect(Math.abs(kept / 20_000 - 0.25)).toBeLessThan(0.01)
+  })
+
+  it('two services with the same ratio keep exactly the same traces', () => {
+    const first = engine({ ratio: 0.25 })
+    const second = engine({ ratio: 0.25 })
+    const nextId = seededTraceIds(11)
+    const ids = Array.from({ length: 20_000 }, nextId)
+    const keptBy = (sampler: SamplingEngine) =>
+      ids.filter((id) => sampler.decideHere({}, traceRandomness(id)).sampled)
+    const keptByFirst = keptBy(first)
+    expect(keptByFirst.length).toBeGreaterThan(4000)
+    expect(keptBy(second)).toEqual(keptByFirst)
+  })
+
+  it('a kept trace carries the ratio threshold; ratio 0 keeps nothing and ratio 1 keeps all with th:0', () => {
+    const kept = engine({ ratio: 0.25 }).decideHere({}, 'ffffffffffffff')
+    expect(kept).toMatchObject({ sampled: true, reason: 'ratio' })
+    expect(kept.threshold?.th).toBe('c')
+    expect(engine({ ratio: 0 }).decideHere({}, 'ffffffffffffff').sampled).toBe(false)
+    expect(engine({ ratio: 1 }).decideHere({}, '00000000000000').threshold?.th).toBe('0')
+  })
+})
+
+describe('decision order', () => {
+  it('parent: keeps the sampled bit; keeps a consistent th and erases an inconsistent one', () => {
+    const sampler = engine({ ratio: 0 })
+    const quarter = { th: 'c', padded: 'c0000000000000', probability: 0.25, adjustedCount: 4 }
+    expect(sampler.decideByParent(true, quarter, 'd0000000000000')).toEqual({
+      sampled: true,
+      reason: 'parent',
+      threshold: quarter,
+    })
+    expect(sampler.decideByParent(true, quarter, '10000000000000').threshold).toBeUndefined()
+    expect(sampler.decideByParent(true, undefined, 'd0000000000000').threshold).toBeUndefined()
+    expect(sampler.decideByParent(false, quarter, 'd0000000000000').sampled).toBe(false)
+  })
+
+  it('users are kept with th:0 before rules and ratio', () => {
+    const sampler = engine({ ratio: 0, users: ['alice'], rules: [{ pathPrefix: '/', sample: 0 }] })
+    expect(sampler.decideHere({ userId: 'alice', path: '/x' }, '00000000000000')).toMatchObject({
+      sampled: true,
+      reason: 'user',
+    })
+    expect(sampler.decideHere({ userId: 'bob', path: '/x' }, 'ffffffffffffff')).toMatchObject({
+      sampled: false,
+      reason: 'rule',
+    })
+  })
+
+  it('a user predicate works like a list', () => {
+    const sampler = engine({ ratio: 0, users: (id) => id.endsWith('@example.com') })
+    expect(sampler.decideHere({ userId: 'a@example.com' }, '0'.repeat(14)).sampled).toBe(true)
+    expect(sampler.decideHere({ userId: 'a@other.org' }, 'f'.repeat(14)).sampled).toBe(false)
+  })
+
+  it('rules match on method, path prefix (at a segment boundary) and header; the first match wins', () => {
+    const sampler = engine({
+      ratio: 1,
+      rules: [
+        { pathPrefix: '/health', sample: 0 },
+        { method: 'post', header: ['x-debug', /^(1|true)$/], sample: 1 },
+        { method: 'POST', sample: 0 },
+      ],
+    })
+    const r = 'ffffffffffffff'
+    expect(sampler.decideHere({ method: 'GET', path: '/health/db' }, r)).toMatchObject({
+      sampled: false,
+      reason: 'rule',
+    })
+    expect(sampler.decideHere({ method: 'GET', path: '/healthy' }, r)).toMatchObject({
+      sampled: true,
+      reason: 'ratio',
+    })
+    expect(
+      sampler.decideHere({ method: 'POST', path: '/a', headers: { 'x-debug': 'true' } }, r),
+    ).toMatchObject({ sampled: true, reason: 'rule' })
+    expect(sampler.decideHere({ method: 'POST', path: '/a', headers: { 'x-debug': 'no' } }, r)).toMatchObject(
+      { sampled: false, reason: 'rule' },
+    )
+  })
+
+  it('a route rule matches the route once known (deferred mode)', () => {
+    const sampler = engine({ decide: 'deferred', ratio: 0, rules: [{ route: '/users/:id', sample: 1 }] })
+    expect(sampler.decideHere({ route: '/users/:id' }, '0'.repeat(14))).toMatchObject({
+      sampled: true,
+      reason: 'rule',
+    })
+    expect(sampler.decideHere({ route: '/teams/:id' }, 'f'.repeat(14)).sampled).toBe(false)
+  })
+
+  it('the rate limit caps new traces per second but not user or rule keeps, and erases th while limiting', () => {
+    const clock = manualClock()
+    const sampler = engine({ ratio: 1, maxPerSecond: 5, users: ['vip'], clock: clock.now })
+    const decisions = Array.from({ length: 8 }, () => sampler.decideHere({}, '0'.repeat(14)))
+    expect(decisions.filter((d) => d.sampled)).toHaveLength(5)
+    expect(decisions.filter((d) => d.reason === 'rateLimited')).toHaveLength(3)
+    expect(sampler.decideHere({ userId: 'vip' }, '0'.repeat(14)).sampled).toBe(true)
+    clock.advance(200) // one token back
+    const keptWhileLimiting = sampler.decideHere({}, '0'.repeat(14))
+    expect(keptWhileLimiting).toEqual({ sampled: true, reason: 'ratio', threshold: undefined })
+    clock.advance(5000)
+    expect(sampler.decideHere({}, '0'.repeat(14)).threshold?.th).toBe('0')
+  })
+})
+
+describe('adaptive sampling', () => {
+  it.each([100, 1000, 10_000])(
+    'holds 18-22 kept traces/s at %i requests/s, and adjusted counts estimate the total within 10%',
+    (requestsPerSecond) => {
+      const clock = manualClock()
+      const sampler = engine({ targetPerSecond: 20, clock: clock.now })
+      const nextId = seededTraceIds(requestsPerSecond)
+      const step = 1000 / requestsPerSecond
+      const seconds = 60
+      const warmUp = 10
+      let total = 0
+      let adjustedSum = 0
+      const keptPerWindow: number[] = []
+      let keptInWindow = 0
+      for (let second = 0; second < seconds; second++) {
+        for (let i = 0; i < requestsPerSecond; i++) {
+          const decision = sampler.decideHere({}, traceRandomness(nextId()))
+          if (second >= warmUp) {
+            total++
+            if (decision.sampled) {
+              keptInWindow++
+              adjustedSum += decision.threshold!.adjustedCount
+            }
+          }
+          clock.advance(step)
+        }
+        if (second >= warmUp && (second - warmUp) % 10 === 9) {
+          keptPerWindow.push(keptInWindow / 10)
+          keptInWindow = 0
+        }
+      }
+      for (const perSecond of keptPerWindow) {
+        expect(perSecond).toBeGreaterThanOrEqual(18)
+        expect(perSecond).toBeLessThanOrEqual(22)
+      }
+      expect(Math.abs(adjustedSum - total) / total).toBeLessThan(0.1)
+    },
+  )
+
+  it('steps lower the ratio as traffic rises', () => {
+    const clock = manualClock()
+    const sampler = engine({
+      ratio: 1,
+      steps: [
+        { above: 50, factor: 0.5 },
+        { above: 100, factor: 0.1 },
+      ],
+      clock: clock.now,
+    })
+    const keptAt = (perSecond: number) => {
+      let kept = 0
+      const nextId = seededTraceIds(perSecond)
+      for (let s = 0; s < 30; s++) {
+        for (let i = 0; i < perSecond; i++) {
+          if (sampler.decideHere({}, traceRandomness(nextId())).sampled && s >= 20) kept++
+          clock.advance(1000 / perSecond)
+        }
+      }
+      return kept / 10 / perSecond
+    }
+    expect(keptAt(20)).toBe(1)
+    expect(keptAt(400)).toBeCloseTo(0.1, 1)
+  })
+
+  it('per-route adaptive state is bounded by maxAdaptiveKeys', () => {
+    const sampler = engine({ targetPerSecond: 5, adaptiveKey: 'route', maxAdaptiveKeys: 100 })
+    for (let i = 0; i < 200; i++) sampler.decideHere({ method: 'GET', path: `/r${i}/x` }, '0'.repeat(14))
+    expect((sampler as unknown as { adaptive: { size: number } }).adaptive.size).toBe(100)
+  })
+})

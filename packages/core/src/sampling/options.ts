@@ -1,0 +1,256 @@
+/** How a sampling rule or the default keeps traces: a probability, or adaptive per second. */
+export type SampleSpec = number | { perSecond: number }
+
+/** One sampling rule; every field given must match; the first rule that matches decides. */
+export interface SamplingRule {
+  /** HTTP method, case-insensitive (`GET`). */
+  method?: string
+  /** Route template (`/users/:id`); needs `decide: 'deferred'`, as the route is known after routing. */
+  route?: string
+  /** Path prefix matched at a segment boundary (`/health` matches `/health` and `/health/db`). */
+  pathPrefix?: string
+  /** A request header and the value it must equal (string) or match (RegExp). */
+  header?: [name: string, value: string | RegExp]
+  /** `0` drops, `0.5` keeps half, `1` keeps all, `{ perSecond: 5 }` is adaptive for this rule. */
+  sample: SampleSpec
+}
+
+/** One step of a stepped ratio: above `above` requests/s, keep `ratio * factor`. */
+export interface SamplingStep {
+  /** Requests per second above which this step applies. */
+  above: number
+  /** Multiplies the default `ratio` (0..1). */
+  factor: number
+}
+
+/** Sampling options of `setupTracing({ sampling })` or {@link createSampler}. */
+export interface SamplingOptions {
+  /** When the decision is made: at request start, or deferred until the route and user are known. Default `'start'`. */
+  decide?: 'start' | 'deferred'
+  /** A trusted incoming `traceparent` decides (keep its sampled bit). Default `true`. */
+  respectParent?: boolean
+  /** Users whose requests are always kept where this service decides. Default: none. */
+  users?: readonly string[] | ((userId: string) => boolean)
+  /** Ordered rules; the first that matches decides. Default: none. */
+  rules?: readonly SamplingRule[]
+  /** Fraction of new traces kept, 0..1. Default `1`. */
+  ratio?: number
+  /** Adaptive default: kept traces per second to aim for. Default: off (use `ratio`). */
+  targetPerSecond?: number
+  /** Key of the adaptive state: `'global'` or `'route'` (per route, falls back to method + path prefix). Default `'global'`. */
+  adaptiveKey?: 'global' | 'route'
+  /** Window of the request-rate moving average, in ms. Default `10000`. */
+  adaptiveWindowMs?: number
+  /** Stepped ratio as a simple alternative to `targetPerSecond`. Default: none. */
+  steps?: readonly SamplingStep[]
+  /** At most this many new sampled traces per second (token bucket), except parent/user/rule keeps. Default: no limit. */
+  maxPerSecond?: number
+  /** Bound of per-key adaptive state (LRU). Default `1000`. */
+  maxAdaptiveKeys?: number
+  /** Deferred mode: finished spans held per undecided trace before it is decided early. Default `512`. */
+  maxBufferedSpansPerTrace?: number
+  /** Deferred mode: undecided traces held at once before the oldest is decided early. Default `1000`. */
+  maxPendingTraces?: number
+  /** Time source in ms; tests inject a clock. Default `performance.now`-based. */
+  clock?: () => number
+}
+
+/** Options with every default filled in and every value checked. */
+export interface ResolvedSamplingOptions {
+  decide: 'start' | 'deferred'
+  respectParent: boolean
+  users: ((userId: string) => boolean) | undefined
+  rules: readonly SamplingRule[]
+  ratio: number
+  targetPerSecond: number | undefined
+  adaptiveKey: 'global' | 'route'
+  adaptiveWindowMs: number
+  steps: readonly SamplingStep[]
+  maxPerSecond: number | undefined
+  maxAdaptiveKeys: number
+  maxBufferedSpansPerTrace: number
+  maxPendingTraces: number
+  clock: () => number
+}
+
+const OPTION_NAMES = new Set<string>([
+  'decide',
+  'respectParent',
+  'users',
+  'rules',
+  'ratio',
+  'targetPerSecond',
+  'adaptiveKey',
+  'adaptiveWindowMs',
+  'steps',
+  'maxPerSecond',
+  'maxAdaptiveKeys',
+  'maxBufferedSpansPerTrace',
+  'maxPendingTraces',
+  'clock',
+])
+const RULE_FIELDS = new Set<string>(['method', 'route', 'pathPrefix', 'header', 'sample'])
+
+const defaultClock = () => performance.now()
+
+/** Fills in defaults and validates; throws a TypeError/RangeError that names the option. */
+export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedSamplingOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`sampling options must be an object, got ${describe(options)}`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.has(key)) {
+      throw new TypeError(
+        `sampling: unknown option "${key}"; valid options are ${[...OPTION_NAMES].join(', ')}`,
+      )
+    }
+  }
+  const {
+    decide = 'start',
+    respectParent = true,
+    users,
+    rules = [],
+    ratio = 1,
+    targetPerSecond,
+    adaptiveKey = 'global',
+    adaptiveWindowMs = 10_000,
+    steps = [],
+    maxPerSecond,
+    maxAdaptiveKeys = 1000,
+    maxBufferedSpansPerTrace = 512,
+    maxPendingTraces = 1000,
+    clock = defaultClock,
+  } = options
+
+  if (decide !== 'start' && decide !== 'deferred') {
+    throw new TypeError(`sampling.decide must be 'start' or 'deferred', got ${describe(decide)}`)
+  }
+  if (typeof respectParent !== 'boolean') {
+    throw new TypeError(`sampling.respectParent must be true or false, got ${describe(respectParent)}`)
+  }
+  checkProbability('sampling.ratio', ratio)
+  if (targetPerSecond !== undefined) checkPositive('sampling.targetPerSecond', targetPerSecond)
+  if (maxPerSecond !== undefined) checkPositive('sampling.maxPerSecond', maxPerSecond)
+  if (adaptiveKey !== 'global' && adaptiveKey !== 'route') {
+    throw new TypeError(`sampling.adaptiveKey must be 'global' or 'route', got ${describe(adaptiveKey)}`)
+  }
+  checkPositive('sampling.adaptiveWindowMs', adaptiveWindowMs)
+  checkCount('sampling.maxAdaptiveKeys', maxAdaptiveKeys)
+  checkCount('sampling.maxBufferedSpansPerTrace', maxBufferedSpansPerTrace)
+  checkCount('sampling.maxPendingTraces', maxPendingTraces)
+  if (typeof clock !== 'function') throw new TypeError(`sampling.clock must be a function returning ms`)
+  if (targetPerSecond !== undefined && (steps as readonly unknown[]).length > 0) {
+    throw new TypeError('sampling: use either targetPerSecond (adaptive) or steps, not both')
+  }
+  if (!Array.isArray(steps)) throw new TypeError(`sampling.steps must be an array of { above, factor }`)
+  steps.forEach((step, index) => {
+    if (step === null || typeof step !== 'object')
+      throw new TypeError(`sampling.steps[${index}] must be { above, factor }`)
+    checkPositive(`sampling.steps[${index}].above`, step.above)
+    checkProbability(`sampling.steps[${index}].factor`, step.factor)
+  })
+  if (!Array.isArray(rules)) throw new TypeError('sampling.rules must be an array of rules')
+  rules.forEach((rule, index) => checkRule(rule, index, decide))
+
+  let usersPredicate: ((userId: string) => boolean) | undefined
+  if (typeof users === 'function') {
+    usersPredicate = users
+  } else if (Array.isArray(users)) {
+    const allowed = new Set<string>()
+    users.forEach((user, index) => {
+      if (typeof user !== 'string') throw new TypeError(`sampling.users[${index}] must be a string user ID`)
+      allowed.add(user)
+    })
+    usersPredicate = allowed.size > 0 ? (userId) => allowed.has(userId) : undefined
+  } else if (users !== undefined) {
+    throw new TypeError(`sampling.users must be an array of user IDs or a function (userId) => boolean`)
+  }
+
+  return {
+    decide,
+    respectParent,
+    users: usersPredicate,
+    rules,
+    ratio,
+    targetPerSecond,
+    adaptiveKey,
+    adaptiveWindowMs,
+    // Highest threshold first, so the first step whose `above` the rate exceeds applies.
+    steps: [...steps].sort((a, b) => b.above - a.above),
+    maxPerSecond,
+    maxAdaptiveKeys,
+    maxBufferedSpansPerTrace,
+    maxPendingTraces,
+    clock,
+  }
+}
+
+function checkRule(rule: SamplingRule, index: number, decide: string): void {
+  const name = `sampling.rules[${index}]`
+  if (rule === null || typeof rule !== 'object') throw new TypeError(`${name} must be an object`)
+  for (const key of Object.keys(rule)) {
+    if (!RULE_FIELDS.has(key)) {
+      throw new TypeError(`${name}: unknown field "${key}"; valid fields are ${[...RULE_FIELDS].join(', ')}`)
+    }
+  }
+  if (rule.method !== undefined && (typeof rule.method !== 'string' || rule.method === '')) {
+    throw new TypeError(`${name}.method must be an HTTP method such as 'GET'`)
+  }
+  if (rule.route !== undefined) {
+    if (typeof rule.route !== 'string')
+      throw new TypeError(`${name}.route must be a route template such as '/users/:id'`)
+    if (decide !== 'deferred') {
+      throw new TypeError(
+        `${name}.route needs sampling.decide: 'deferred': the route is known only after routing, after the decision at request start`,
+      )
+    }
+  }
+  if (
+    rule.pathPrefix !== undefined &&
+    (typeof rule.pathPrefix !== 'string' || !rule.pathPrefix.startsWith('/'))
+  ) {
+    throw new TypeError(`${name}.pathPrefix must be a path starting with '/'`)
+  }
+  if (rule.header !== undefined) {
+    const [headerName, value] = Array.isArray(rule.header) ? rule.header : []
+    if (typeof headerName !== 'string' || !(typeof value === 'string' || value instanceof RegExp)) {
+      throw new TypeError(`${name}.header must be [name, string | RegExp]`)
+    }
+  }
+  const sample = rule.sample
+  if (typeof sample === 'number') {
+    checkProbability(`${name}.sample`, sample)
+  } else if (sample !== null && typeof sample === 'object' && Object.keys(sample).join() === 'perSecond') {
+    checkPositive(`${name}.sample.perSecond`, sample.perSecond)
+  } else {
+    throw new TypeError(
+      `${name}.sample must be a probability 0..1 or { perSecond: number }, got ${describe(sample)}`,
+    )
+  }
+}
+
+function checkProbability(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new RangeError(`${name} must be a number within 0..1, got ${describe(value)}`)
+  }
+}
+
+function checkPositive(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(`${name} must be a positive finite number, got ${describe(value)}`)
+  }
+}
+
+function checkCount(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be an integer >= 1, got ${describe(value)}`)
+  }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string'
+    ? `'${value}'`
+    : typeof value === 'object'
+      ? (JSON.stringify(value) ?? String(value))
+      : String(value)
+}

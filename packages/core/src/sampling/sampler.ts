@@ -1,0 +1,113 @@
+import {
+  SamplingDecision as OtelDecision,
+  TraceFlags,
+  isSpanContextValid,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Sampler,
+  type SamplingResult,
+  type SpanKind,
+} from '@opentelemetry/api'
+import { getRequestState } from '../correlation/request-state'
+import { DeferredSampling } from './deferred'
+import { SamplingEngine, type SamplingDecision } from './engine'
+import { resolveSamplingOptions, type ResolvedSamplingOptions, type SamplingOptions } from './options'
+import { readOtValue } from './ot-tracestate'
+import { NOT_RECORD, samplingInput, toResult } from './result'
+import type { SamplingInput } from './rules'
+import { recordDecision } from './stats'
+import { thresholdFromTh, traceRandomness } from './threshold'
+import type { SpanProcessorLike } from '../internal/sdk-types'
+
+const RECORD_ONLY: SamplingResult = { decision: OtelDecision.RECORD }
+const RECORD_AND_SAMPLED: SamplingResult = { decision: OtelDecision.RECORD_AND_SAMPLED }
+
+/**
+ * traceweave's sampler, an OpenTelemetry `Sampler` (works with the 2.x and 3.x SDKs). It decides once
+ * per request, where a trace enters this service (a root span, or a span whose parent is remote), in
+ * the order parent, users, rules, default (ratio or adaptive), rate limit; spans inside the request
+ * follow that decision. Kept traces carry `ot=th` in `tracestate` and `sampling.adjusted_count` when
+ * their probability is known. `setupTracing({ sampling })` installs it; users with their own provider
+ * pass it as the provider's `sampler` and wrap their exporting processor with
+ * {@link TraceweaveSampler.wrapSpanProcessor} (needed for `decide: 'deferred'`).
+ *
+ * @example
+ * const sampler = new TraceweaveSampler({ ratio: 0.1, users: ['alice@example.com'] })
+ * new NodeTracerProvider({ sampler, spanProcessors: [sampler.wrapSpanProcessor(new BatchSpanProcessor(exporter))] })
+ */
+export class TraceweaveSampler implements Sampler {
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedSamplingOptions
+  private readonly engine: SamplingEngine
+  private readonly deferred: DeferredSampling | undefined
+
+  constructor(options: SamplingOptions = {}) {
+    this.options = resolveSamplingOptions(options)
+    this.engine = new SamplingEngine(this.options)
+    this.deferred =
+      this.options.decide === 'deferred'
+        ? new DeferredSampling(this.options, (input, randomness) => this.decideHere(input, randomness))
+        : undefined
+  }
+
+  shouldSample(
+    context: Context,
+    traceId: string,
+    _spanName: string,
+    _spanKind: SpanKind,
+    attributes: Attributes,
+    _links: Link[],
+  ): SamplingResult {
+    const parent = trace.getSpanContext(context)
+    const hasParent = parent !== undefined && isSpanContextValid(parent)
+    const state = getRequestState(context)
+
+    if (hasParent && !parent.isRemote) {
+      // Inside a request or operation: follow the decision already made for this trace.
+      if ((parent.traceFlags & TraceFlags.SAMPLED) !== 0) return RECORD_AND_SAMPLED
+      return this.deferred?.followPending(state, traceId) ?? NOT_RECORD
+    }
+
+    const randomness = traceRandomness(traceId, readOtValue(parent?.traceState, 'rv'))
+    if (hasParent && this.options.respectParent) {
+      const parentTh = readOtValue(parent.traceState, 'th')
+      const decision = this.engine.decideByParent(
+        (parent.traceFlags & TraceFlags.SAMPLED) !== 0,
+        parentTh === undefined ? undefined : thresholdFromTh(parentTh),
+        randomness,
+      )
+      recordDecision(decision.reason, decision.sampled)
+      return toResult(decision, parent.traceState)
+    }
+
+    if (this.deferred !== undefined && state !== undefined) {
+      // The route and a late user are not known yet: record the request undecided.
+      this.deferred.begin(state, traceId, randomness)
+      return RECORD_ONLY
+    }
+    const decision = this.decideHere(samplingInput(state, attributes), randomness)
+    return toResult(decision, parent?.traceState)
+  }
+
+  /**
+   * Wraps the processor that exports spans. In deferred mode the wrapper holds an undecided request's
+   * finished spans (bounded) and hands the kept ones on, marked sampled; in the default mode it is a
+   * pass-through.
+   */
+  wrapSpanProcessor<P extends SpanProcessorLike>(exporting: P): SpanProcessorLike {
+    return this.deferred === undefined ? exporting : this.deferred.wrap(exporting)
+  }
+
+  toString(): string {
+    const { decide, ratio, targetPerSecond, maxPerSecond } = this.options
+    return `TraceweaveSampler{decide=${decide}, ratio=${ratio}, targetPerSecond=${targetPerSecond}, maxPerSecond=${maxPerSecond}}`
+  }
+
+  private decideHere(input: SamplingInput, randomness: string): SamplingDecision {
+    const decision = this.engine.decideHere(input, randomness)
+    recordDecision(decision.reason, decision.sampled)
+    return decision
+  }
+}

@@ -1,0 +1,301 @@
+import { createIdHasher, type IdHasher } from '../correlation/hashing'
+import { DEFAULT_REQUEST_ID_HEADER } from '../correlation/request-id'
+import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_HEADER } from '../correlation/session'
+import { logger } from '../internal/diag'
+
+/** Where the session ID comes from. Give at most one of `header`, `cookie`, `from`. */
+export interface SessionOptions<Request = unknown> {
+  /** Request header carrying the session ID. Default `x-session-id` when no other source is given. */
+  header?: string
+  /**
+   * Cookie carrying the session ID (e.g. `connect.sid`). A session cookie is often a bearer
+   * credential: use it with `hashIds`, so the raw value never reaches your tracing backend.
+   */
+  cookie?: string
+  /** Reads the session ID from the request (Express `req`, Koa `ctx`). */
+  from?: (request: Request) => string | undefined
+  /** Sessions whose operation counters are kept per process (least recently used evicted). Default 10,000. */
+  maxSessions?: number
+}
+
+/** Headers recorded as `http.request.header.<name>` / `http.response.header.<name>` span attributes. */
+export interface CaptureHeadersOptions {
+  /** Request header names to record. Default: none. */
+  request?: readonly string[]
+  /** Response header names to record. Default: none. */
+  response?: readonly string[]
+  /**
+   * Further header names whose values are recorded as `[REDACTED]`. Always redacted: `authorization`,
+   * `proxy-authorization`, `cookie`, `set-cookie`, `x-api-key`.
+   */
+  redact?: readonly string[]
+}
+
+/** Records an HMAC-SHA256 of session and user IDs on spans instead of the raw values. */
+export interface HashIdsOptions {
+  /** Secret key, at least 16 bytes; the same on every service so hashes match across a trace. */
+  key: string | Uint8Array
+}
+
+/**
+ * Options of `traceweave()` for Express and Koa. All optional; the defaults are listed on each field
+ * and applied in one place ({@link resolveServerOptions}). Invalid values throw at setup.
+ */
+export interface TraceweaveOptions<Request = unknown> {
+  /** Header the request ID is read from and echoed in. Default `x-request-id`. */
+  requestIdHeader?: string
+  /** Session source and counter bound, or `false` for no sessions. Default: header `x-session-id`. */
+  session?: SessionOptions<Request> | false
+  /** Reads the user ID at request start (from a header or a decoded token). Later: `identifyUser()`. */
+  user?: (request: Request) => string | undefined
+  /** Record HMACs of session and user IDs instead of the raw IDs. Default: off (raw IDs). */
+  hashIds?: HashIdsOptions
+  /**
+   * Continue the caller's trace (`true`, default), always start a new one linked to the caller
+   * (`false`), or decide per request.
+   */
+  trustIncoming?: boolean | ((request: Request) => boolean)
+  /** Requests that get no span and no correlation: exact paths, path patterns, or a predicate. */
+  ignore?: ReadonlyArray<string | RegExp> | ((request: Request) => boolean)
+  /** Headers to record on the server span, with redaction. Default: none. */
+  captureHeaders?: CaptureHeadersOptions
+  /** Send the `traceresponse` header (Trace Context Level 3 draft). Default `false`. */
+  traceResponse?: boolean
+  /** Add the request ID header (and `traceresponse`) to `Access-Control-Expose-Headers`. Default `false`. */
+  exposeHeaders?: boolean
+  /**
+   * When OpenTelemetry's http instrumentation already opened a server span for the request: `'enrich'`
+   * it (default) or `'nest'` our own server span under it.
+   */
+  existingServerSpan?: 'enrich' | 'nest'
+  /** Record `http.server.request.duration` when a MeterProvider is registered. Default `true`. */
+  metrics?: boolean
+}
+
+/** A header to capture: its lowercase name, the attribute it becomes, and whether it is redacted. */
+export interface CapturedHeader {
+  readonly name: string
+  readonly attribute: string
+  readonly redacted: boolean
+}
+
+/** Session source after validation. */
+export type SessionSource<Request> =
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'cookie'; readonly name: string }
+  | { readonly kind: 'function'; readonly from: (request: Request) => string | undefined }
+
+/** Options with defaults applied and values checked; built once per `traceweave()` call. */
+export interface ResolvedServerOptions<Request> {
+  readonly requestIdHeader: string
+  readonly session: SessionSource<Request> | undefined
+  readonly maxSessions: number
+  readonly user: ((request: Request) => string | undefined) | undefined
+  readonly hasher: IdHasher | undefined
+  readonly trustIncoming: boolean | ((request: Request) => boolean)
+  readonly ignorePaths: ReadonlySet<string>
+  readonly ignorePatterns: readonly RegExp[]
+  readonly ignoreRequest: ((request: Request) => boolean) | undefined
+  readonly captureRequestHeaders: readonly CapturedHeader[]
+  readonly captureResponseHeaders: readonly CapturedHeader[]
+  readonly traceResponse: boolean
+  readonly exposeHeaders: boolean
+  readonly existingServerSpan: 'enrich' | 'nest'
+  readonly metrics: boolean
+}
+
+/** Header values that are always redacted when captured. */
+export const ALWAYS_REDACTED_HEADERS: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+]
+
+const OPTION_KEYS = new Set([
+  'requestIdHeader',
+  'session',
+  'user',
+  'hashIds',
+  'trustIncoming',
+  'ignore',
+  'captureHeaders',
+  'traceResponse',
+  'exposeHeaders',
+  'existingServerSpan',
+  'metrics',
+])
+const SESSION_KEYS = new Set(['header', 'cookie', 'from', 'maxSessions'])
+const CAPTURE_KEYS = new Set(['request', 'response', 'redact'])
+const HASH_KEYS = new Set(['key'])
+
+// RFC 9110 token: what a header name may be.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+// RFC 6265 cookie-name is a token as well.
+const COOKIE_NAME = HEADER_NAME
+
+/**
+ * Applies the defaults and checks every option, throwing a TypeError or RangeError that names the
+ * option and its valid values. Called once per `traceweave()`.
+ */
+export function resolveServerOptions<Request>(options: TraceweaveOptions<Request> = {}): ResolvedServerOptions<Request> {
+  checkObject(options, 'traceweave options')
+  checkKeys(options, OPTION_KEYS, 'traceweave')
+  const {
+    requestIdHeader = DEFAULT_REQUEST_ID_HEADER,
+    session,
+    user,
+    hashIds,
+    trustIncoming = true,
+    ignore,
+    captureHeaders,
+    traceResponse = false,
+    exposeHeaders = false,
+    existingServerSpan = 'enrich',
+    metrics = true,
+  } = options
+
+  const hasher = resolveHasher(hashIds)
+  const sessionResolved = resolveSession(session)
+  if (sessionResolved.source?.kind === 'cookie' && hasher === undefined) {
+    logger.warn(
+      `session.cookie '${sessionResolved.source.name}' is recorded raw on spans; a session cookie is often a credential, set hashIds to record an HMAC instead`,
+    )
+  }
+  if (user !== undefined && typeof user !== 'function') {
+    throw new TypeError(`user must be a function (request) => string | undefined, got ${typeof user}`)
+  }
+  if (typeof trustIncoming !== 'boolean' && typeof trustIncoming !== 'function') {
+    throw new TypeError(`trustIncoming must be true, false or a function (request) => boolean, got ${typeof trustIncoming}`)
+  }
+  const ignoreResolved = resolveIgnore(ignore)
+  const capture = resolveCapture(captureHeaders)
+  checkBoolean(traceResponse, 'traceResponse')
+  checkBoolean(exposeHeaders, 'exposeHeaders')
+  checkBoolean(metrics, 'metrics')
+  if (existingServerSpan !== 'enrich' && existingServerSpan !== 'nest') {
+    throw new RangeError(`existingServerSpan must be 'enrich' or 'nest', got ${JSON.stringify(existingServerSpan)}`)
+  }
+  return {
+    requestIdHeader: headerName(requestIdHeader, 'requestIdHeader'),
+    session: sessionResolved.source,
+    maxSessions: sessionResolved.maxSessions,
+    user,
+    hasher,
+    trustIncoming,
+    ...ignoreResolved,
+    ...capture,
+    traceResponse,
+    exposeHeaders,
+    existingServerSpan,
+    metrics,
+  }
+}
+
+function resolveHasher(hashIds: HashIdsOptions | undefined): IdHasher | undefined {
+  if (hashIds === undefined) return undefined
+  checkObject(hashIds, 'hashIds')
+  checkKeys(hashIds, HASH_KEYS, 'hashIds')
+  return createIdHasher(hashIds.key, 'hashIds.key')
+}
+
+function resolveSession<Request>(session: SessionOptions<Request> | false | undefined): {
+  source: SessionSource<Request> | undefined
+  maxSessions: number
+} {
+  if (session === false) return { source: undefined, maxSessions: DEFAULT_MAX_SESSIONS }
+  if (session === undefined) {
+    return { source: { kind: 'header', name: DEFAULT_SESSION_HEADER }, maxSessions: DEFAULT_MAX_SESSIONS }
+  }
+  checkObject(session, 'session')
+  checkKeys(session, SESSION_KEYS, 'session')
+  const { header, cookie, from, maxSessions = DEFAULT_MAX_SESSIONS } = session
+  const given = [header, cookie, from].filter((source) => source !== undefined).length
+  if (given > 1) throw new TypeError('session takes one source: set only one of session.header, session.cookie, session.from')
+  if (!(Number.isInteger(maxSessions) && maxSessions >= 1)) {
+    throw new RangeError(`session.maxSessions must be an integer >= 1, got ${String(maxSessions)}`)
+  }
+  if (from !== undefined) {
+    if (typeof from !== 'function') throw new TypeError(`session.from must be a function (request) => string | undefined, got ${typeof from}`)
+    return { source: { kind: 'function', from }, maxSessions }
+  }
+  if (cookie !== undefined) {
+    if (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie)) {
+      throw new TypeError(`session.cookie must be a cookie name (an RFC 6265 token), got ${JSON.stringify(cookie)}`)
+    }
+    return { source: { kind: 'cookie', name: cookie }, maxSessions }
+  }
+  return { source: { kind: 'header', name: headerName(header ?? DEFAULT_SESSION_HEADER, 'session.header') }, maxSessions }
+}
+
+function resolveIgnore<Request>(ignore: TraceweaveOptions<Request>['ignore']): {
+  ignorePaths: ReadonlySet<string>
+  ignorePatterns: readonly RegExp[]
+  ignoreRequest: ((request: Request) => boolean) | undefined
+} {
+  if (ignore === undefined) return { ignorePaths: new Set(), ignorePatterns: [], ignoreRequest: undefined }
+  if (typeof ignore === 'function') return { ignorePaths: new Set(), ignorePatterns: [], ignoreRequest: ignore }
+  if (!Array.isArray(ignore)) {
+    throw new TypeError('ignore must be an array of paths (strings) and RegExps, or a function (request) => boolean')
+  }
+  const paths = new Set<string>()
+  const patterns: RegExp[] = []
+  for (const entry of ignore) {
+    if (typeof entry === 'string' && entry.startsWith('/')) paths.add(entry)
+    else if (entry instanceof RegExp) {
+      // A global or sticky RegExp keeps lastIndex between calls and would match every other request.
+      if (entry.global || entry.sticky) throw new TypeError(`ignore RegExps must not use the g or y flag, got ${String(entry)}`)
+      patterns.push(entry)
+    } else throw new TypeError(`ignore entries must be paths starting with '/' or RegExps, got ${JSON.stringify(entry)}`)
+  }
+  return { ignorePaths: paths, ignorePatterns: patterns, ignoreRequest: undefined }
+}
+
+function resolveCapture(capture: CaptureHeadersOptions | undefined): {
+  captureRequestHeaders: readonly CapturedHeader[]
+  captureResponseHeaders: readonly CapturedHeader[]
+} {
+  if (capture === undefined) return { captureRequestHeaders: [], captureResponseHeaders: [] }
+  checkObject(capture, 'captureHeaders')
+  checkKeys(capture, CAPTURE_KEYS, 'captureHeaders')
+  const redacted = new Set(ALWAYS_REDACTED_HEADERS)
+  for (const name of headerList(capture.redact, 'captureHeaders.redact')) redacted.add(name)
+  const build = (names: readonly string[], prefix: string): CapturedHeader[] =>
+    names.map((name) => ({ name, attribute: `${prefix}${name}`, redacted: redacted.has(name) }))
+  return {
+    captureRequestHeaders: build(headerList(capture.request, 'captureHeaders.request'), 'http.request.header.'),
+    captureResponseHeaders: build(headerList(capture.response, 'captureHeaders.response'), 'http.response.header.'),
+  }
+}
+
+function headerList(names: readonly string[] | undefined, optionName: string): string[] {
+  if (names === undefined) return []
+  if (!Array.isArray(names)) throw new TypeError(`${optionName} must be an array of header names`)
+  return [...new Set(names.map((name) => headerName(name, optionName)))]
+}
+
+function headerName(name: unknown, optionName: string): string {
+  if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
+    throw new TypeError(`${optionName} must be a header name (an RFC 9110 token), got ${JSON.stringify(name)}`)
+  }
+  return name.toLowerCase()
+}
+
+function checkObject(value: unknown, optionName: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${optionName} must be an object, got ${value === null ? 'null' : typeof value}`)
+  }
+}
+
+function checkKeys(value: object, allowed: ReadonlySet<string>, optionName: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.has(key)) {
+      throw new TypeError(`unknown option ${optionName}.${key}; valid options: ${[...allowed].join(', ')}`)
+    }
+  }
+}
+
+function checkBoolean(value: unknown, optionName: string): void {
+  if (typeof value !== 'boolean') throw new TypeError(`${optionName} must be true or false, got ${JSON.stringify(value)}`)
+}

@@ -1,0 +1,32 @@
+import { context, type Context } from '@opentelemetry/api'
+import { getRequestState, type RequestState } from '../correlation/request-state'
+import { failOpen } from '../internal/guard'
+import type { ServerRequest } from './types'
+
+// Keyed by the record, so it goes when the request does.
+const serverRequests = new WeakMap<RequestState, ServerRequest<any>>()
+
+/** Links a request record to the lifecycle handle that owns it. */
+export function registerServerRequest(serverRequest: ServerRequest<any>): void {
+  serverRequests.set(serverRequest.state, serverRequest)
+}
+
+/** The lifecycle handle owning a request record, if a traceweave middleware started it. */
+export function serverRequestOf(state: RequestState): ServerRequest<any> | undefined {
+  return serverRequests.get(state)
+}
+
+/**
+ * The "before an outgoing inject" moment, for clients that write trace headers (our fetch and axios
+ * wrappers, or yours): call it right before injecting so decisions that wait for the route or the user
+ * are settled first. A no-op outside a traced request.
+ *
+ * @example beforeOutgoingInject(); propagation.inject(context.active(), headers)
+ */
+export function beforeOutgoingInject(ctx: Context = context.active()): void {
+  const state = getRequestState(ctx)
+  if (state === undefined) return
+  const serverRequest = serverRequests.get(state)
+  if (serverRequest === undefined) return
+  failOpen('server.beforeInject', () => serverRequest.lifecycle.beforeInject(serverRequest), undefined)
+}

@@ -1,0 +1,24 @@
+/**
+ * @traceweave/node: `setupTracing()`, the OpenTelemetry JS SDK wired for a Node service. The only
+ * traceweave package that depends on the SDK. Every public name is listed here explicitly.
+ *
+ * @packageDocumentation
+ */
+
+export { setupTracing, isTracingDisabled } from './setup'
+export type { TracingHandle, MemoryTracingHandle, TracingProvider, TracingStats } from './setup'
+export type {
+  SetupTracingOptions,
+  ExporterName,
+  OtlpOptions,
+  BatchOptions,
+  ConsoleOptions,
+  MemoryOptions,
+} from './options'
+export type { PropagatorName } from './propagators'
+export type { MemorySpans } from './exporters/memory'
+export { formatSpanTree } from './exporters/console'
+export { findPackageName } from './service-name'
+
+/** SDK types that appear in our options and results, re-exported so users need not depend on the SDK. */
+export type { ReadableSpan, Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'

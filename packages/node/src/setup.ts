@@ -1,0 +1,274 @@
+import {
+  context,
+  propagation,
+  ProxyTracerProvider,
+  trace,
+  type TextMapPropagator,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  resourceFromAttributes,
+  type Resource,
+} from '@opentelemetry/resources'
+import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
+import { logger } from './diag'
+import { createExportPipeline } from './exporters'
+import { MemorySpanExporter, type MemorySpans } from './exporters/memory'
+import { isDisabledByEnv, resolveConfig, type ResolvedConfig, type SetupTracingOptions } from './options'
+import { createPropagator } from './propagators'
+import { detectServiceName } from './service-name'
+import { installExitFlush } from './signals'
+
+/** The provider `setupTracing()` registered: an OpenTelemetry `TracerProvider` you can flush and shut down. */
+export interface TracingProvider extends TracerProvider {
+  /** Exports every finished span still waiting in a queue. */
+  forceFlush(): Promise<void>
+  /** Flushes, then stops every span processor and exporter. */
+  shutdown(): Promise<void>
+}
+
+/** Counters of what tracing had to give up, for health checks and tests. */
+export interface TracingStats {
+  /**
+   * Finished spans dropped because the export queue held `batch.maxQueueSize` spans (or, with the
+   * memory exporter, because `memory.maxSpans` were stored). Only grows.
+   */
+  droppedSpans: number
+}
+
+/**
+ * What {@link setupTracing} returns.
+ *
+ * @example
+ * ```ts
+ * const tracing = setupTracing({ serviceName: 'checkout' })
+ * process.on('beforeExit', () => tracing.shutdown())
+ * ```
+ */
+export interface TracingHandle {
+  /** A tracer for the service's own spans (named after the service). A no-op tracer when disabled. */
+  readonly tracer: Tracer
+  /** The registered provider (a no-op one when disabled). */
+  readonly provider: TracingProvider
+  /** The stored spans when `exporter: 'memory'`, else `undefined`. */
+  readonly memory: MemorySpans | undefined
+  /** The `service.name` the spans carry (`undefined` when disabled). */
+  readonly serviceName: string | undefined
+  /** `true` when tracing was turned off by `disabled: true` or `OTEL_SDK_DISABLED=true`. */
+  readonly disabled: boolean
+  /** Current counters; see {@link TracingStats}. */
+  stats(): TracingStats
+  /** Exports pending spans now. Never rejects: export failures are reported through `diag`. */
+  forceFlush(): Promise<void>
+  /**
+   * Unregisters our provider, context manager and propagator at once, removes the signal listeners,
+   * then flushes and stops the exporters. Idempotent: every call returns the same promise, which never
+   * rejects. After it, `setupTracing()` may be called again.
+   */
+  shutdown(): Promise<void>
+}
+
+/** The handle of `setupTracing({ exporter: 'memory' })`, whose `memory` is always there. */
+export interface MemoryTracingHandle extends TracingHandle {
+  readonly memory: MemorySpans
+}
+
+// The live setup, if any: one per process, since the OpenTelemetry globals are one per process.
+let live: { disabled: boolean } | undefined
+
+const NOOP_TRACER_PROVIDER: TracerProvider = new ProxyTracerProvider().getDelegate()
+
+/**
+ * Sets up tracing for this process: call it once at start, before building the app. Builds an
+ * OpenTelemetry `NodeTracerProvider` (AsyncLocalStorage context, the chosen exporter behind a bounded
+ * queue) and registers it, its context manager and its propagators globally. Options in code beat the
+ * `OTEL_*` environment; see {@link SetupTracingOptions} for each option and its default.
+ *
+ * Throws a TypeError/RangeError naming the option for bad options; an Error when a previous setup is
+ * still live (shut it down first) or when another OpenTelemetry provider is already registered.
+ *
+ * @example
+ * ```ts
+ * import { setupTracing } from '@traceweave/node'
+ * const tracing = setupTracing({ serviceName: 'checkout' })   // OTLP to localhost:4318 by default
+ * ```
+ */
+export function setupTracing(options: SetupTracingOptions & { exporter: 'memory' }): MemoryTracingHandle
+export function setupTracing(options?: SetupTracingOptions): TracingHandle
+export function setupTracing(options?: SetupTracingOptions): TracingHandle {
+  const config = resolveConfig(options)
+  if (live) {
+    throw new Error(
+      'setupTracing() was already called and that tracing is still running. Call shutdown() on the handle ' +
+        'the first call returned (`await tracing.shutdown()`) before setting up again, or reuse that handle.',
+    )
+  }
+  if (config.disabled) return setupDisabled(config)
+
+  const foreign = describeRegisteredProvider()
+  if (foreign) {
+    throw new Error(
+      `setupTracing(): another OpenTelemetry tracer provider (${foreign}) is already registered globally, and ` +
+        'traceweave will not replace it. Either remove the other setup (NodeSDK.start(), provider.register() or ' +
+        'trace.setGlobalTracerProvider()) and let setupTracing() own tracing, or keep yours: skip setupTracing() ' +
+        "and add traceweave's propagator, sampler and span processors from @traceweave/core to your own provider.",
+    )
+  }
+
+  const resource = buildResource(config)
+  const serviceName = String(resource.attributes['service.name'])
+  const pipeline = createExportPipeline(config.exporter, config.batch)
+  const exportProcessors = pipeline.processor ? [pipeline.processor] : []
+  const provider = buildProvider({
+    resource,
+    sampler: config.sampler,
+    spanProcessors: [...config.spanProcessors, ...exportProcessors],
+  })
+  const unregister = registerGlobals(provider, createPropagator(config.propagators))
+  const removeSignalListeners = config.flushOnExit
+    ? installExitFlush({ flush: () => provider.forceFlush(), timeoutMillis: config.exitTimeoutMillis })
+    : () => {}
+  live = { disabled: false }
+  const state = live
+
+  let stopping: Promise<void> | undefined
+  return {
+    tracer: provider.getTracer(serviceName),
+    provider,
+    memory: pipeline.memory,
+    serviceName,
+    disabled: false,
+    stats: () => ({ droppedSpans: pipeline.droppedSpans() }),
+    forceFlush: () => (stopping ? stopping : reportRejection('forceFlush', provider.forceFlush())),
+    shutdown() {
+      stopping ??= (() => {
+        // Unregister first and synchronously: spans started from now on are no-ops, and a new
+        // setupTracing() may run while the exporters are still draining.
+        removeSignalListeners()
+        unregister()
+        if (live === state) live = undefined
+        return reportRejection('shutdown', provider.shutdown())
+      })()
+      return stopping
+    },
+  }
+}
+
+/**
+ * `true` when tracing is deliberately off: the live setup was made with `disabled: true`, or no setup
+ * is live and `OTEL_SDK_DISABLED=true`. Middlewares check it once when they are created and then pass
+ * requests through untouched.
+ *
+ * @example
+ * ```ts
+ * if (isTracingDisabled()) console.log('tracing is off (OTEL_SDK_DISABLED)')
+ * ```
+ */
+export function isTracingDisabled(): boolean {
+  return live ? live.disabled : isDisabledByEnv()
+}
+
+/**
+ * The one place the provider is built. Later features plug in here: a sampler (`sampler`) and span
+ * processors that run before the exporting one (`spanProcessors`, e.g. a buffering processor).
+ * Without a sampler the SDK follows `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`.
+ */
+function buildProvider(parts: {
+  resource: Resource
+  sampler: Sampler | undefined
+  spanProcessors: SpanProcessor[]
+}): NodeTracerProvider {
+  return new NodeTracerProvider({
+    resource: parts.resource,
+    spanProcessors: parts.spanProcessors,
+    // An explicit `sampler: undefined` would override the SDK's environment-based default.
+    ...(parts.sampler ? { sampler: parts.sampler } : {}),
+  })
+}
+
+/**
+ * The resource: SDK defaults, then `OTEL_RESOURCE_ATTRIBUTES` / `OTEL_SERVICE_NAME`, then the
+ * `resourceAttributes` option, then the service name (option, env, package.json, unknown_service).
+ */
+function buildResource(config: ResolvedConfig): Resource {
+  const fromEnv = detectResources({ detectors: [envDetector] })
+  const fromOption = config.resourceAttributes['service.name']
+  const fromEnvName = fromEnv.attributes['service.name']
+  const serviceName =
+    config.serviceName ??
+    (typeof fromOption === 'string' && fromOption ? fromOption : undefined) ??
+    (typeof fromEnvName === 'string' && fromEnvName ? fromEnvName : undefined) ??
+    detectServiceName()
+  return defaultResource()
+    .merge(fromEnv)
+    .merge(resourceFromAttributes({ ...config.resourceAttributes, 'service.name': serviceName }))
+}
+
+/** Registers the provider and its companions; returns a function that unregisters what we registered. */
+function registerGlobals(provider: NodeTracerProvider, propagator: TextMapPropagator | undefined): () => void {
+  if (!trace.setGlobalTracerProvider(provider)) {
+    // describeRegisteredProvider() found none a moment ago; this is an @opentelemetry/api version clash.
+    throw new Error(
+      'setupTracing(): could not register the tracer provider with @opentelemetry/api (see the diag error ' +
+        'above; usually two incompatible versions of @opentelemetry/api are installed).',
+    )
+  }
+  const contextManager = new AsyncLocalStorageContextManager().enable()
+  const ownsContext = context.setGlobalContextManager(contextManager)
+  if (!ownsContext) {
+    contextManager.disable()
+    logger.warn('another context manager was already registered; keeping it')
+  }
+  const ownsPropagation = propagator ? propagation.setGlobalPropagator(propagator) : false
+  if (propagator && !ownsPropagation) {
+    logger.warn('another propagator was already registered; keeping it, so the propagators option is ignored')
+  }
+  return () => {
+    trace.disable()
+    if (ownsContext) context.disable()
+    if (ownsPropagation) propagation.disable()
+  }
+}
+
+/** The class name of a provider registered by someone else, or `undefined` when none is. */
+function describeRegisteredProvider(): string | undefined {
+  const current = trace.getTracerProvider() as TracerProvider & { getDelegate?: () => TracerProvider }
+  const delegate = typeof current.getDelegate === 'function' ? current.getDelegate() : current
+  if (delegate === NOOP_TRACER_PROVIDER) return undefined
+  return delegate.constructor?.name || 'a provider of unknown type'
+}
+
+function setupDisabled(config: ResolvedConfig): TracingHandle {
+  live = { disabled: true }
+  const state = live
+  const tracer = NOOP_TRACER_PROVIDER.getTracer('traceweave')
+  const done = Promise.resolve()
+  const provider: TracingProvider = {
+    getTracer: () => tracer,
+    forceFlush: () => done,
+    shutdown: () => done,
+  }
+  return {
+    tracer,
+    provider,
+    memory: config.exporter.kind === 'memory' ? new MemorySpanExporter(1) : undefined,
+    serviceName: undefined,
+    disabled: true,
+    stats: () => ({ droppedSpans: 0 }),
+    forceFlush: () => done,
+    shutdown() {
+      if (live === state) live = undefined
+      return done
+    },
+  }
+}
+
+function reportRejection(what: string, promise: Promise<void>): Promise<void> {
+  return promise.catch((error: unknown) => logger.error(`${what} failed; some spans may not have been exported`, error))
+}
