@@ -1,140 +1,297 @@
+/**
+ * setupTracing() in a real Node process, as a service runs it: the built @traceweave/node exports
+ * over OTLP/HTTP to a receiver on 127.0.0.1 that decodes the JSON like a collector, and flushes on
+ * SIGTERM. Child processes, not jest's own: the signal tests must let a process die, and the OTLP
+ * exporter loads node:http with a dynamic import() that jest's CommonJS sandbox rejects unless jest
+ * runs with --experimental-vm-modules (open-telemetry/opentelemetry-js#6035).
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { diag, DiagLogLevel, SpanKind } from '@opentelemetry/api'
-import { setupTracing, type TracingHandle } from '@traceweave/node'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 
-/** What an OTLP/HTTP JSON receiver got, decoded the way a collector would. */
+const DIST = resolve(__dirname, '..', 'packages', 'node', 'dist', 'index.js')
+
+interface OtlpSpan {
+  name: string
+  kind: number
+  traceId: string
+  spanId: string
+  parentSpanId?: string
+}
+/** One request the receiver got, decoded the way a collector would. */
 interface Received {
-  method: string
   path: string
   headers: IncomingHttpHeaders
-  body: {
-    resourceSpans: Array<{
-      resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }
-      scopeSpans: Array<{ spans: Array<{ name: string; kind: number; traceId: string; parentSpanId?: string }> }>
-    }>
-  }
+  serviceName: string | undefined
+  spans: OtlpSpan[]
+}
+interface OtlpBody {
+  resourceSpans: Array<{
+    resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }
+    scopeSpans: Array<{ spans: OtlpSpan[] }>
+  }>
 }
 
 let server: Server
 let base: string
 let received: Received[] = []
 let respond = true
-let handle: TracingHandle | undefined
-const savedEnv = { ...process.env }
+let onReceive: (() => void) | undefined
+let workDir: string
 
 beforeAll(async () => {
+  if (!existsSync(DIST)) {
+    throw new Error(`${DIST} is missing: these tests run the built package; run pnpm build first`)
+  }
+  workDir = mkdtempSync(join(tmpdir(), 'traceweave-node-'))
   server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpBody
       received.push({
-        method: req.method!,
         path: req.url!,
         headers: req.headers,
-        body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        serviceName: body.resourceSpans[0]?.resource.attributes.find((a) => a.key === 'service.name')?.value
+          .stringValue,
+        spans: body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)),
       })
+      onReceive?.()
       if (respond) res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })
 afterAll(async () => {
+  rmSync(workDir, { recursive: true, force: true })
   server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
+  await new Promise((done) => server.close(done))
 })
 beforeEach(() => {
   received = []
   respond = true
-  for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_')) delete process.env[key]
-})
-afterEach(async () => {
-  await handle?.shutdown()
-  handle = undefined
-  process.env = { ...savedEnv }
-  diag.disable()
+  onReceive = undefined
 })
 
-const spanNames = (r: Received) => r.body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name)))
-const serviceName = (r: Received) =>
-  r.body.resourceSpans[0]!.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue
+const spanNames = () => received.flatMap((r) => r.spans.map((s) => s.name)).sort()
+const receivedSpan = () => new Promise<void>((done) => (onReceive = done))
 
-async function traceRequest(tracing: TracingHandle): Promise<void> {
-  tracing.tracer.startActiveSpan('GET /orders/:id', { kind: SpanKind.SERVER }, (span) => {
-    tracing.tracer.startSpan('SELECT orders', { kind: SpanKind.CLIENT }).end()
-    span.end()
-  })
-  await tracing.forceFlush()
+interface Child {
+  stdout: () => string
+  stderr: () => string
+  /** Resolves when the child prints `line`. */
+  printed: (line: string) => Promise<void>
+  send: (text: string) => void
+  kill: (signal: NodeJS.Signals) => void
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-describe('OTLP exporter against a receiver on 127.0.0.1', () => {
+// Ends a child that hangs far longer than any timeout under test (10 s is the OTLP exporter's own
+// default), so a timeout option that is ignored fails the test instead of merely slowing it.
+const WATCHDOG = `setTimeout(() => { console.error('watchdog: still running after 5 s'); process.exit(9) }, 5000).unref()`
+
+/**
+ * Runs `body` as a CommonJS script in a new Node process with `setupTracing` in scope (from the
+ * built package) and `env` added to a clean environment (no OTEL_* from the parent).
+ */
+function runScript(body: string, env: Record<string, string> = {}): Child {
+  const file = join(workDir, `child-${Math.random().toString(36).slice(2)}.cjs`)
+  writeFileSync(file, `const { setupTracing } = require(${JSON.stringify(DIST)})\n${WATCHDOG}\n${body}\n`)
+  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
+  const child = spawn(process.execPath, [file], {
+    env: { ...cleanEnv, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  const waiters: Array<[string, () => void]> = []
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+    for (const [line, done] of waiters) if (stdout.split('\n').includes(line)) done()
+  })
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.on('exit', (code, signal) => done({ code, signal })),
+  )
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    printed: (line) =>
+      new Promise<void>((done, fail) => {
+        if (stdout.split('\n').includes(line)) return done()
+        waiters.push([line, done])
+        void exited.then(() => fail(new Error(`child exited before printing "${line}"; stderr:\n${stderr}`)))
+      }),
+    send: (text) => child.stdin.write(text),
+    kill: (signal) => child.kill(signal),
+    exited,
+  }
+}
+
+// A traced request in the child: a server span with a client span inside it.
+const TRACE_A_REQUEST = `
+tracing.tracer.startActiveSpan('GET /orders/:id', { kind: 1 }, (span) => {
+  tracing.tracer.startSpan('SELECT orders', { kind: 2 }).end()
+  span.end()
+})`
+
+async function runRequest(options: object, env: Record<string, string> = {}) {
+  const child = runScript(
+    `const tracing = setupTracing(${JSON.stringify({ flushOnExit: false, ...options })})
+${TRACE_A_REQUEST}
+tracing.shutdown().then(() => console.log('done'))`,
+    env,
+  )
+  const result = await child.exited
+  expect({ ...result, stderr: child.stderr() }).toEqual({ code: 0, signal: null, stderr: '' })
+  expect(child.stdout()).toBe('done\n')
+}
+
+describe('the OTLP exporter, against a receiver on 127.0.0.1', () => {
   it('posts OTLP JSON with the spans, the service name and the headers option', async () => {
-    handle = setupTracing({
+    await runRequest({
       serviceName: 'checkout',
       exporter: 'otlp',
       otlp: { url: `${base}/v1/traces`, headers: { 'x-api-key': 'secret-1' } },
-      flushOnExit: false,
     })
-    await traceRequest(handle)
     expect(received).toHaveLength(1)
     const [request] = received
-    expect(request!.method).toBe('POST')
     expect(request!.path).toBe('/v1/traces')
     expect(request!.headers['content-type']).toBe('application/json')
     expect(request!.headers['x-api-key']).toBe('secret-1')
-    expect(serviceName(request!)).toBe('checkout')
-    expect(spanNames(request!).sort()).toEqual(['GET /orders/:id', 'SELECT orders'])
-    const spans = request!.body.resourceSpans[0]!.scopeSpans[0]!.spans
-    expect(new Set(spans.map((s) => s.traceId)).size).toBe(1)
+    expect(request!.serviceName).toBe('checkout')
+    expect(spanNames()).toEqual(['GET /orders/:id', 'SELECT orders'])
+    const server = request!.spans.find((s) => s.name === 'GET /orders/:id')!
+    const client = request!.spans.find((s) => s.name === 'SELECT orders')!
+    expect(client.traceId).toBe(server.traceId)
+    expect(client.parentSpanId).toBe(server.spanId)
   })
 
   it('is the default, following OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) and OTEL_EXPORTER_OTLP_HEADERS', async () => {
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = base
-    process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-team=payments,x-api-key=from-env'
-    process.env.OTEL_SERVICE_NAME = 'env-service'
-    handle = setupTracing({ flushOnExit: false })
-    await traceRequest(handle)
+    await runRequest(
+      {},
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: base,
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-team=payments,x-api-key=from-env',
+        OTEL_SERVICE_NAME: 'env-service',
+      },
+    )
     expect(received.map((r) => r.path)).toEqual(['/v1/traces'])
     expect(received[0]!.headers).toMatchObject({ 'x-team': 'payments', 'x-api-key': 'from-env' })
-    expect(serviceName(received[0]!)).toBe('env-service')
+    expect(received[0]!.serviceName).toBe('env-service')
   })
 
   it('prefers the _TRACES_ variables over the generic ones', async () => {
-    process.env.OTEL_TRACES_EXPORTER = 'otlp'
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://127.0.0.1:9/unused'
-    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `${base}/custom/traces`
-    process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-api-key=generic,x-team=payments'
-    process.env.OTEL_EXPORTER_OTLP_TRACES_HEADERS = 'x-api-key=traces'
-    handle = setupTracing({ flushOnExit: false })
-    await traceRequest(handle)
+    await runRequest(
+      {},
+      {
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9/unused',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${base}/custom/traces`,
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=generic,x-team=payments',
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-api-key=traces',
+      },
+    )
     expect(received.map((r) => r.path)).toEqual(['/custom/traces'])
     expect(received[0]!.headers).toMatchObject({ 'x-api-key': 'traces', 'x-team': 'payments' })
   })
 
   it('lets otlp.url and otlp.headers in code beat the environment', async () => {
-    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = 'http://127.0.0.1:9/v1/traces'
-    process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-api-key=from-env,x-team=payments'
-    handle = setupTracing({
-      exporter: 'otlp',
-      otlp: { url: `${base}/from-code`, headers: { 'x-api-key': 'from-code' } },
-      flushOnExit: false,
-    })
-    await traceRequest(handle)
+    await runRequest(
+      { exporter: 'otlp', otlp: { url: `${base}/from-code`, headers: { 'x-api-key': 'from-code' } } },
+      {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9/v1/traces',
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=env,x-team=payments',
+      },
+    )
     expect(received.map((r) => r.path)).toEqual(['/from-code'])
     expect(received[0]!.headers).toMatchObject({ 'x-api-key': 'from-code', 'x-team': 'payments' })
   })
 
-  it('abandons a request after otlp.timeoutMillis; the flush resolves and the failure goes to diag', async () => {
-    const errors: string[] = []
-    diag.setLogger(
-      { error: (...a: unknown[]) => void errors.push(a.map(String).join(' ')), warn() {}, info() {}, debug() {}, verbose() {} },
-      DiagLogLevel.ERROR,
-    )
+  it('abandons a request after otlp.timeoutMillis, so shutdown() still completes', async () => {
     respond = false
-    handle = setupTracing({ exporter: 'otlp', otlp: { url: `${base}/v1/traces`, timeoutMillis: 100 }, flushOnExit: false })
-    await traceRequest(handle) // would hang for the exporter's 10 s default without the option
-    expect(received).toHaveLength(1)
-    expect(errors.join('\n')).toMatch(/forceFlush failed/)
+    // Without the option the exporter would wait 10 s and the child would not print 'done' in time.
+    await runRequest({ exporter: 'otlp', otlp: { url: `${base}/v1/traces`, timeoutMillis: 200 } })
+    expect(spanNames()).toEqual(['GET /orders/:id', 'SELECT orders'])
+  })
+})
+
+describe('flush on SIGTERM in a child process', () => {
+  // A service: tracing set up, one span finished and waiting in the batch queue (the scheduled export
+  // is far away), then it idles like a server until a signal arrives.
+  const service = (extra = '') => `
+const tracing = setupTracing({
+  serviceName: 'signal-test',
+  otlp: { url: process.env.RECEIVER + '/v1/traces' },
+  batch: { scheduledDelayMillis: 600000 },
+  exitTimeoutMillis: Number(process.env.EXIT_TIMEOUT || 5000),
+})
+tracing.tracer.startSpan('before SIGTERM').end()
+${extra}
+setInterval(() => {}, 1000)
+console.log('ready')`
+
+  it('flushes, then exits by the signal when ours is the only listener', async () => {
+    const child = runScript(service(), { RECEIVER: base })
+    await child.printed('ready')
+    expect(received).toEqual([]) // still queued: only the signal can have sent it
+    child.kill('SIGTERM')
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGTERM' })
+    expect(spanNames()).toEqual(['before SIGTERM'])
+    expect(received[0]!.serviceName).toBe('signal-test')
+    expect(child.stderr()).toBe('')
+  })
+
+  it('does the same for SIGINT', async () => {
+    const child = runScript(service(), { RECEIVER: base })
+    await child.printed('ready')
+    child.kill('SIGINT')
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGINT' })
+    expect(spanNames()).toEqual(['before SIGTERM'])
+  })
+
+  it('still exits by the signal after exitTimeoutMillis when the collector does not answer', async () => {
+    respond = false
+    const child = runScript(service(), { RECEIVER: base, EXIT_TIMEOUT: '300' })
+    await child.printed('ready')
+    child.kill('SIGTERM')
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGTERM' })
+    expect(spanNames()).toEqual(['before SIGTERM']) // the request was sent, just never answered
+  })
+
+  it("leaves the exit to the app's own SIGTERM handler, flushing alongside it", async () => {
+    // The app's graceful shutdown: it exits with its own code when told the drain is done.
+    const appHandler = `
+process.on('SIGTERM', () => {
+  console.log('app handler ran')
+  process.stdin.on('data', () => process.exit(3))
+})`
+    const child = runScript(service(appHandler), { RECEIVER: base })
+    await child.printed('ready')
+    const flushed = receivedSpan()
+    child.kill('SIGTERM')
+    await flushed
+    await child.printed('app handler ran')
+    // Our flush is done; had we raised the signal again, the child would already be dying by SIGTERM.
+    child.send('drained\n')
+    expect(await child.exited).toEqual({ code: 3, signal: null })
+    expect(spanNames()).toEqual(['before SIGTERM'])
+  })
+
+  it('does nothing on SIGTERM with flushOnExit: false (Node exits at once, the span is lost)', async () => {
+    const child = runScript(
+      service().replace("serviceName: 'signal-test',", "serviceName: 'signal-test', flushOnExit: false,"),
+      {
+        RECEIVER: base,
+      },
+    )
+    await child.printed('ready')
+    child.kill('SIGTERM')
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGTERM' })
+    expect(received).toEqual([])
   })
 })

@@ -194,7 +194,8 @@ export function resolveConfig(options: SetupTracingOptions | undefined): Resolve
     spanProcessors: resolveSpanProcessors(options.spanProcessors),
     flushOnExit: optionalBoolean('flushOnExit', options.flushOnExit) ?? DEFAULTS.flushOnExit,
     exitTimeoutMillis:
-      optionalNumber('exitTimeoutMillis', options.exitTimeoutMillis, { min: 0 }) ?? DEFAULTS.exitTimeoutMillis,
+      optionalNumber('exitTimeoutMillis', options.exitTimeoutMillis, { min: 0 }) ??
+      DEFAULTS.exitTimeoutMillis,
   }
 }
 
@@ -278,7 +279,9 @@ function resolveOtlp(otlp: OtlpOptions | undefined): OtlpOptions {
   const result: OtlpOptions = {}
   if (otlp.url !== undefined) {
     if (typeof otlp.url !== 'string' || !isHttpUrl(otlp.url)) {
-      throw new TypeError(`setupTracing: option "otlp.url" must be an http:// or https:// URL; got ${describe(otlp.url)}`)
+      throw new TypeError(
+        `setupTracing: option "otlp.url" must be an http:// or https:// URL; got ${describe(otlp.url)}`,
+      )
     }
     result.url = otlp.url
   }
@@ -286,7 +289,9 @@ function resolveOtlp(otlp: OtlpOptions | undefined): OtlpOptions {
     checkObject('otlp.headers', otlp.headers)
     for (const [key, value] of Object.entries(otlp.headers)) {
       if (typeof value !== 'string') {
-        throw new TypeError(`setupTracing: option "otlp.headers" values must be strings; got ${describe(value)} for "${key}"`)
+        throw new TypeError(
+          `setupTracing: option "otlp.headers" values must be strings; got ${describe(value)} for "${key}"`,
+        )
       }
     }
     result.headers = { ...otlp.headers }
@@ -301,7 +306,9 @@ function resolveConsole(options: ConsoleOptions | undefined): ((text: string) =>
   checkObject('console', options)
   checkKeys('console', options, new Set(['write']))
   if (options.write !== undefined && typeof options.write !== 'function') {
-    throw new TypeError(`setupTracing: option "console.write" must be a function (text: string) => void; got ${describe(options.write)}`)
+    throw new TypeError(
+      `setupTracing: option "console.write" must be a function (text: string) => void; got ${describe(options.write)}`,
+    )
   }
   return options.write
 }
@@ -310,7 +317,9 @@ function resolveMemory(options: MemoryOptions | undefined): number {
   if (options === undefined) return DEFAULTS.memoryMaxSpans
   checkObject('memory', options)
   checkKeys('memory', options, new Set(['maxSpans']))
-  return optionalNumber('memory.maxSpans', options.maxSpans, { min: 1, integer: true }) ?? DEFAULTS.memoryMaxSpans
+  return (
+    optionalNumber('memory.maxSpans', options.maxSpans, { min: 1, integer: true }) ?? DEFAULTS.memoryMaxSpans
+  )
 }
 
 const BATCH_ENV: Record<keyof BatchOptions, string> = {
@@ -362,7 +371,9 @@ function resolvePropagatorOption(value: PropagatorName[] | undefined): Propagato
   }
   for (const name of value) {
     if (!(PROPAGATOR_NAMES as readonly unknown[]).includes(name)) {
-      throw new TypeError(`setupTracing: option "propagators" must be ${valid}; got ${describe(name)} in the list`)
+      throw new TypeError(
+        `setupTracing: option "propagators" must be ${valid}; got ${describe(name)} in the list`,
+      )
     }
   }
   return [...new Set(value)]
@@ -371,7 +382,9 @@ function resolvePropagatorOption(value: PropagatorName[] | undefined): Propagato
 function resolveSampler(sampler: Sampler | undefined): Sampler | undefined {
   if (sampler === undefined) return undefined
   if (typeof sampler !== 'object' || sampler === null || typeof sampler.shouldSample !== 'function') {
-    throw new TypeError(`setupTracing: option "sampler" must be a Sampler (an object with shouldSample()); got ${describe(sampler)}`)
+    throw new TypeError(
+      `setupTracing: option "sampler" must be a Sampler (an object with shouldSample()); got ${describe(sampler)}`,
+    )
   }
   return sampler
 }
@@ -379,11 +392,17 @@ function resolveSampler(sampler: Sampler | undefined): Sampler | undefined {
 function resolveSpanProcessors(processors: SpanProcessor[] | undefined): SpanProcessor[] {
   if (processors === undefined) return []
   if (!Array.isArray(processors)) {
-    throw new TypeError(`setupTracing: option "spanProcessors" must be an array of SpanProcessor; got ${describe(processors)}`)
+    throw new TypeError(
+      `setupTracing: option "spanProcessors" must be an array of SpanProcessor; got ${describe(processors)}`,
+    )
   }
   for (const processor of processors) {
     const methods = ['onStart', 'onEnd', 'forceFlush', 'shutdown'] as const
-    if (typeof processor !== 'object' || processor === null || methods.some((m) => typeof processor[m] !== 'function')) {
+    if (
+      typeof processor !== 'object' ||
+      processor === null ||
+      methods.some((m) => typeof processor[m] !== 'function')
+    ) {
       throw new TypeError(
         `setupTracing: option "spanProcessors" must hold SpanProcessors (objects with ${methods.join(', ')}); ` +
           `got ${describe(processor)} in the list`,
@@ -417,7 +436,9 @@ function numberFromEnv(name: string, limits: { min: number; integer?: boolean })
   if (!raw) return undefined
   const value = Number(raw)
   if (!Number.isFinite(value) || value < limits.min || (limits.integer && !Number.isInteger(value))) {
-    logger.warn(`${name}=${JSON.stringify(raw)} is not a valid ${limits.integer ? 'integer' : 'number'} >= ${limits.min}; using the default`)
+    logger.warn(
+      `${name}=${JSON.stringify(raw)} is not a valid ${limits.integer ? 'integer' : 'number'} >= ${limits.min}; using the default`,
+    )
     return undefined
   }
   return value
@@ -489,7 +510,8 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'`
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') return `an object (${Object.keys(value).slice(0, 5).join(', ') || 'no keys'})`
+  if (typeof value === 'object')
+    return `an object (${Object.keys(value).slice(0, 5).join(', ') || 'no keys'})`
   if (typeof value === 'function') return 'a function'
   return String(value)
 }

@@ -23,7 +23,9 @@ const FACTORIES: Record<PropagatorName, () => TextMapPropagator> = {
  * (comma list, `none` for no propagation), which beats `tracecontext,baggage`. Unknown names in the
  * environment are skipped with a diag warning (all unknown: the default). Returns `undefined` when nothing should be registered.
  */
-export function createPropagator(fromOptions: readonly PropagatorName[] | undefined): TextMapPropagator | undefined {
+export function createPropagator(
+  fromOptions: readonly PropagatorName[] | undefined,
+): TextMapPropagator | undefined {
   const names = fromOptions ?? propagatorNamesFromEnv()
   if (names.length === 0) return undefined
   return new CompositePropagator({ propagators: names.map((name) => FACTORIES[name]()) })

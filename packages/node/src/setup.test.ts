@@ -137,7 +137,9 @@ describe('service name and resource', () => {
 
   it('merges the resourceAttributes option over OTEL_RESOURCE_ATTRIBUTES', () => {
     process.env.OTEL_RESOURCE_ATTRIBUTES = 'deployment.environment.name=staging,team=payments'
-    startMemory({ resourceAttributes: { 'deployment.environment.name': 'production', 'service.version': '1.2.3' } })
+    startMemory({
+      resourceAttributes: { 'deployment.environment.name': 'production', 'service.version': '1.2.3' },
+    })
     endSpan('probe')
     const { attributes } = handle!.memory!.getFinishedSpans()[0]!.resource
     expect(attributes).toMatchObject({
@@ -150,9 +152,9 @@ describe('service name and resource', () => {
 
   it('names the service from resourceAttributes when serviceName is not given', () => {
     process.env.OTEL_SERVICE_NAME = 'from-env'
-    expect(serviceNameOf(startMemory({ resourceAttributes: { 'service.name': 'from-attributes-option' } }))).toBe(
-      'from-attributes-option',
-    )
+    expect(
+      serviceNameOf(startMemory({ resourceAttributes: { 'service.name': 'from-attributes-option' } })),
+    ).toBe('from-attributes-option')
   })
 })
 
@@ -180,7 +182,11 @@ describe('exporters', () => {
 
   it("'console' prints one line per span, children indented under their parent", async () => {
     let output = ''
-    const tracing = start({ exporter: 'console', console: { write: (text) => (output += text) }, flushOnExit: false })
+    const tracing = start({
+      exporter: 'console',
+      console: { write: (text) => (output += text) },
+      flushOnExit: false,
+    })
     tracing.tracer.startActiveSpan('GET /users/:id', { kind: SpanKind.SERVER }, (server) => {
       server.setAttribute('http.route', '/users/:id')
       tracing.tracer.startSpan('load user').end()
@@ -189,7 +195,9 @@ describe('exporters', () => {
     await tracing.forceFlush()
     const lines = output.trimEnd().split('\n')
     expect(lines).toHaveLength(2)
-    expect(lines[0]).toMatch(/^\[[0-9a-f]{8}\] GET \/users\/:id {2}server {2}\d+\.\d ms {2}UNSET {2}http\.route=\/users\/:id$/)
+    expect(lines[0]).toMatch(
+      /^\[[0-9a-f]{8}\] GET \/users\/:id {2}server {2}\d+\.\d ms {2}UNSET {2}http\.route=\/users\/:id$/,
+    )
     expect(lines[1]).toMatch(/^\[[0-9a-f]{8}\] {3}load user {2}internal {2}\d+\.\d ms {2}UNSET$/)
   })
 
@@ -232,7 +240,12 @@ describe('batch queue', () => {
     const exporter = stuckExporter()
     const tracing = start({
       exporter,
-      batch: { maxQueueSize: 10, maxExportBatchSize: 10, scheduledDelayMillis: 60_000, exportTimeoutMillis: 50 },
+      batch: {
+        maxQueueSize: 10,
+        maxExportBatchSize: 10,
+        scheduledDelayMillis: 60_000,
+        exportTimeoutMillis: 50,
+      },
       flushOnExit: false,
     })
     // The first 10 fill the queue and are handed to the (stuck) exporter as one batch, emptying
@@ -276,7 +289,11 @@ describe('batch queue', () => {
 
   it('gives up on an export after batch.exportTimeoutMillis, so a flush cannot hang', async () => {
     const messages = captureDiag(DiagLogLevel.ERROR)
-    const tracing = start({ exporter: stuckExporter(), batch: { exportTimeoutMillis: 20 }, flushOnExit: false })
+    const tracing = start({
+      exporter: stuckExporter(),
+      batch: { exportTimeoutMillis: 20 },
+      flushOnExit: false,
+    })
     endSpan('never exported')
     await tracing.forceFlush() // resolves (does not reject) once the export times out
     expect(messages.join('\n')).toContain('forceFlush failed')
@@ -364,7 +381,10 @@ describe('sampler and span processors', () => {
 describe('disabled', () => {
   it.each([
     ['option disabled: true', () => start({ disabled: true, exporter: 'memory' })],
-    ['OTEL_SDK_DISABLED=true', () => ((process.env.OTEL_SDK_DISABLED = 'TRUE'), start({ exporter: 'memory' }))],
+    [
+      'OTEL_SDK_DISABLED=true',
+      () => ((process.env.OTEL_SDK_DISABLED = 'TRUE'), start({ exporter: 'memory' })),
+    ],
   ])('%s turns everything into no-ops and registers nothing', async (_label, setup) => {
     const listeners = process.listenerCount('SIGTERM')
     const tracing = setup()
@@ -410,7 +430,9 @@ describe('flush on exit options', () => {
   it('listens for SIGTERM and SIGINT by default and stops listening on shutdown', async () => {
     const before = [process.listenerCount('SIGTERM'), process.listenerCount('SIGINT')]
     const tracing = start({ exporter: 'memory' })
-    expect([process.listenerCount('SIGTERM'), process.listenerCount('SIGINT')]).toEqual(before.map((n) => n + 1))
+    expect([process.listenerCount('SIGTERM'), process.listenerCount('SIGINT')]).toEqual(
+      before.map((n) => n + 1),
+    )
     await tracing.shutdown()
     expect([process.listenerCount('SIGTERM'), process.listenerCount('SIGINT')]).toEqual(before)
   })

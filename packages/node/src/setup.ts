@@ -211,7 +211,10 @@ function buildResource(config: ResolvedConfig): Resource {
 }
 
 /** Registers the provider and its companions; returns a function that unregisters what we registered. */
-function registerGlobals(provider: NodeTracerProvider, propagator: TextMapPropagator | undefined): () => void {
+function registerGlobals(
+  provider: NodeTracerProvider,
+  propagator: TextMapPropagator | undefined,
+): () => void {
   if (!trace.setGlobalTracerProvider(provider)) {
     // describeRegisteredProvider() found none a moment ago; this is an @opentelemetry/api version clash.
     throw new Error(
@@ -270,5 +273,7 @@ function setupDisabled(config: ResolvedConfig): TracingHandle {
 }
 
 function reportRejection(what: string, promise: Promise<void>): Promise<void> {
-  return promise.catch((error: unknown) => logger.error(`${what} failed; some spans may not have been exported`, error))
+  return promise.catch((error: unknown) =>
+    logger.error(`${what} failed; some spans may not have been exported`, error),
+  )
 }

@@ -34,7 +34,13 @@ describe('installExitFlush', () => {
     let warned!: () => void
     const done = new Promise<void>((resolve) => (warned = resolve))
     diag.setLogger(
-      { error: () => {}, warn: (...args: unknown[]) => void (warnings.push(args.join(' ')), warned()), info: () => {}, debug: () => {}, verbose: () => {} },
+      {
+        error: () => {},
+        warn: (...args: unknown[]) => void (warnings.push(args.join(' ')), warned()),
+        info: () => {},
+        debug: () => {},
+        verbose: () => {},
+      },
       DiagLogLevel.WARN,
     )
     remove = installExitFlush({ flush: () => new Promise(() => {}), timeoutMillis: 10 })
@@ -48,10 +54,19 @@ describe('installExitFlush', () => {
     let reported!: () => void
     const done = new Promise<void>((resolve) => (reported = resolve))
     diag.setLogger(
-      { error: (...args: unknown[]) => void (errors.push(args), reported()), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} },
+      {
+        error: (...args: unknown[]) => void (errors.push(args), reported()),
+        warn: () => {},
+        info: () => {},
+        debug: () => {},
+        verbose: () => {},
+      },
       DiagLogLevel.ERROR,
     )
-    remove = installExitFlush({ flush: async () => Promise.reject(new Error('collector down')), timeoutMillis: 1000 })
+    remove = installExitFlush({
+      flush: async () => Promise.reject(new Error('collector down')),
+      timeoutMillis: 1000,
+    })
     process.emit('SIGTERM', 'SIGTERM')
     await done
     expect(String(errors[0])).toContain('flush on exit failed')

@@ -1,4 +1,10 @@
-import { ROOT_CONTEXT, baggageEntryMetadataFromString, defaultTextMapGetter, defaultTextMapSetter, propagation } from '@opentelemetry/api'
+import {
+  ROOT_CONTEXT,
+  baggageEntryMetadataFromString,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  propagation,
+} from '@opentelemetry/api'
 import fc from 'fast-check'
 import {
   BaggagePropagator,
@@ -92,7 +98,12 @@ describe('formatBaggage', () => {
   })
 
   it('skips keys that are not tokens', () => {
-    expect(formatBaggage([{ key: 'bad key', value: '1' }, { key: 'ok', value: '2' }])).toBe('ok=2')
+    expect(
+      formatBaggage([
+        { key: 'bad key', value: '1' },
+        { key: 'ok', value: '2' },
+      ]),
+    ).toBe('ok=2')
   })
 
   it(`writes at most ${MAX_BAGGAGE_MEMBERS} members and ${MAX_BAGGAGE_BYTES} bytes, dropping a member that does not fit`, () => {
@@ -112,7 +123,11 @@ describe('BaggagePropagator', () => {
   const propagator = new BaggagePropagator()
 
   it('extracts baggage into the context and injects it back', () => {
-    const ctx = propagator.extract(ROOT_CONTEXT, { baggage: 'userId=alice,tier=gold;ttl=60' }, defaultTextMapGetter)
+    const ctx = propagator.extract(
+      ROOT_CONTEXT,
+      { baggage: 'userId=alice,tier=gold;ttl=60' },
+      defaultTextMapGetter,
+    )
     const baggage = propagation.getBaggage(ctx)!
     expect(baggage.getEntry('userId')?.value).toBe('alice')
     expect(baggage.getEntry('tier')?.metadata?.toString()).toBe('ttl=60')
@@ -201,7 +216,11 @@ describe('baggage properties', () => {
   })
 
   it('formatting always yields a valid header within the limits', () => {
-    const token = fc.string({ unit: fc.constantFrom(...'abcXYZ09!#$%&*+-.^_`|~'), minLength: 1, maxLength: 20 })
+    const token = fc.string({
+      unit: fc.constantFrom(...'abcXYZ09!#$%&*+-.^_`|~'),
+      minLength: 1,
+      maxLength: 20,
+    })
     fc.assert(
       fc.property(
         fc.uniqueArray(fc.record({ key: token, value: fc.string({ maxLength: 300, unit: 'binary' }) }), {

@@ -41,7 +41,8 @@ function isOws(code: number): boolean {
 
 /** RFC 9110 tchar, the characters of a `token` (a baggage key). */
 function isTokenChar(code: number): boolean {
-  if ((code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a)) return true
+  if ((code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a))
+    return true
   switch (code) {
     case 0x21: // !
     case 0x23: // #
@@ -146,7 +147,10 @@ export function percentEncode(value: string): string {
   if (plain) return value
   let out = ''
   for (const byte of utf8Encoder.encode(value)) {
-    out += isBaggageOctet(byte) && byte !== PERCENT ? String.fromCharCode(byte) : `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`
+    out +=
+      isBaggageOctet(byte) && byte !== PERCENT
+        ? String.fromCharCode(byte)
+        : `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`
   }
   return out
 }
@@ -266,7 +270,8 @@ export class BaggagePropagator implements TextMapPropagator {
         for (const { key, value, metadata } of members) {
           // A repeated key keeps its first value, like a repeated tracestate key never overrides.
           if (Object.prototype.hasOwnProperty.call(entries, key)) continue
-          entries[key] = metadata === undefined ? { value } : { value, metadata: baggageEntryMetadataFromString(metadata) }
+          entries[key] =
+            metadata === undefined ? { value } : { value, metadata: baggageEntryMetadataFromString(metadata) }
         }
         return propagation.setBaggage(ctx, propagation.createBaggage(entries))
       },

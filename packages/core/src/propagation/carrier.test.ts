@@ -32,7 +32,11 @@ describe('headersGetter', () => {
   })
 
   it('returns every value when a name appears in several casings, so a repeated traceparent is seen', () => {
-    expect(headersGetter.get({ traceparent: 'a', TraceParent: ['b', 'c'] }, 'traceparent')).toEqual(['a', 'b', 'c'])
+    expect(headersGetter.get({ traceparent: 'a', TraceParent: ['b', 'c'] }, 'traceparent')).toEqual([
+      'a',
+      'b',
+      'c',
+    ])
   })
 
   it('reads Fetch Headers', () => {
@@ -62,7 +66,9 @@ describe('extractContext', () => {
   })
 
   it('reads Fetch Headers', () => {
-    expect(trace.getSpanContext(extractContext(new Headers({ traceparent: TRACEPARENT })))?.traceId).toBe(TRACE_ID)
+    expect(trace.getSpanContext(extractContext(new Headers({ traceparent: TRACEPARENT })))?.traceId).toBe(
+      TRACE_ID,
+    )
   })
 
   it('treats a repeated traceparent as invalid, also when Headers has joined the lines', () => {
@@ -74,20 +80,30 @@ describe('extractContext', () => {
   })
 
   it('trustIncoming: false starts a new trace and keeps the caller for a link, without tracestate or baggage', () => {
-    const ctx = extractContext({ traceparent: TRACEPARENT, tracestate: 'rojo=1', baggage: 'a=1' }, { trustIncoming: false })
+    const ctx = extractContext(
+      { traceparent: TRACEPARENT, tracestate: 'rojo=1', baggage: 'a=1' },
+      { trustIncoming: false },
+    )
     expect(trace.getSpanContext(ctx)).toBeUndefined()
     expect(propagation.getBaggage(ctx)).toBeUndefined()
-    expect(getUntrustedParent(ctx)).toEqual({ traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 3, isRemote: true })
+    expect(getUntrustedParent(ctx)).toEqual({
+      traceId: TRACE_ID,
+      spanId: PARENT_ID,
+      traceFlags: 3,
+      isRemote: true,
+    })
   })
 
   it('trustIncoming: false still finds the caller when the registered propagator distrusts it already', () => {
     propagation.disable()
     propagation.setGlobalPropagator(createTraceweavePropagator({ trustIncoming: false }))
-    expect(getUntrustedParent(extractContext({ traceparent: TRACEPARENT }, { trustIncoming: false }))?.traceId).toBe(
-      TRACE_ID,
-    )
+    expect(
+      getUntrustedParent(extractContext({ traceparent: TRACEPARENT }, { trustIncoming: false }))?.traceId,
+    ).toBe(TRACE_ID)
     // trustIncoming: true cannot override the registered propagator's own policy.
-    expect(trace.getSpanContext(extractContext({ traceparent: TRACEPARENT }, { trustIncoming: true }))).toBeUndefined()
+    expect(
+      trace.getSpanContext(extractContext({ traceparent: TRACEPARENT }, { trustIncoming: true })),
+    ).toBeUndefined()
   })
 
   it('extracts into the active context by default, or the one given', () => {

@@ -38,7 +38,11 @@ describe('createTraceweavePropagator', () => {
   it('combines W3C Trace Context and W3C Baggage by default', () => {
     const propagator = createTraceweavePropagator()
     expect(propagator.fields()).toEqual(['traceparent', 'tracestate', 'baggage'])
-    const ctx = extract(propagator, { traceparent: TRACEPARENT, tracestate: 'rojo=1', baggage: 'userId=alice' })
+    const ctx = extract(propagator, {
+      traceparent: TRACEPARENT,
+      tracestate: 'rojo=1',
+      baggage: 'userId=alice',
+    })
     expect(trace.getSpanContext(ctx)?.traceId).toBe(TRACE_ID)
     expect(propagation.getBaggage(ctx)?.getEntry('userId')?.value).toBe('alice')
     const carrier: Record<string, string> = {}
@@ -58,11 +62,20 @@ describe('createTraceweavePropagator', () => {
 
   it('untrusted callers: no remote parent, no tracestate, no baggage; the caller is kept for a link', () => {
     const propagator = createTraceweavePropagator({ trustIncoming: false })
-    const ctx = extract(propagator, { traceparent: TRACEPARENT, tracestate: 'rojo=1', baggage: 'userId=alice' })
+    const ctx = extract(propagator, {
+      traceparent: TRACEPARENT,
+      tracestate: 'rojo=1',
+      baggage: 'userId=alice',
+    })
     expect(trace.getSpanContext(ctx)).toBeUndefined()
     expect(propagation.getBaggage(ctx)).toBeUndefined()
     expect(isTraceIdRandom(ctx, TRACE_ID)).toBeUndefined()
-    expect(getUntrustedParent(ctx)).toEqual({ traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 1, isRemote: true })
+    expect(getUntrustedParent(ctx)).toEqual({
+      traceId: TRACE_ID,
+      spanId: PARENT_ID,
+      traceFlags: 1,
+      isRemote: true,
+    })
   })
 
   it('the trust policy covers every format, not only W3C', () => {
@@ -76,10 +89,18 @@ describe('createTraceweavePropagator', () => {
     const propagator = createTraceweavePropagator({
       trustIncoming: (carrier, getter) => getter.get(carrier, 'x-internal-token') === 's3cret',
     })
-    const trusted = extract(propagator, { traceparent: TRACEPARENT, 'x-internal-token': 's3cret', baggage: 'a=1' })
+    const trusted = extract(propagator, {
+      traceparent: TRACEPARENT,
+      'x-internal-token': 's3cret',
+      baggage: 'a=1',
+    })
     expect(trace.getSpanContext(trusted)?.traceId).toBe(TRACE_ID)
     expect(propagation.getBaggage(trusted)?.getEntry('a')?.value).toBe('1')
-    const untrusted = extract(propagator, { traceparent: TRACEPARENT, 'x-internal-token': 'guess', baggage: 'a=1' })
+    const untrusted = extract(propagator, {
+      traceparent: TRACEPARENT,
+      'x-internal-token': 'guess',
+      baggage: 'a=1',
+    })
     expect(trace.getSpanContext(untrusted)).toBeUndefined()
     expect(propagation.getBaggage(untrusted)).toBeUndefined()
   })
@@ -111,7 +132,9 @@ describe('createTraceweavePropagator', () => {
     expect(() => createTraceweavePropagator({ propagators: ['b3' as 'baggage'] })).toThrow(
       "propagation.propagators[0] must be 'tracecontext', 'baggage' or a TextMapPropagator, got \"b3\"",
     )
-    expect(() => createTraceweavePropagator({ propagators: 'tracecontext' as unknown as [] })).toThrow(TypeError)
+    expect(() => createTraceweavePropagator({ propagators: 'tracecontext' as unknown as [] })).toThrow(
+      TypeError,
+    )
     expect(() => createTraceweavePropagator({ trustIncoming: 0 as unknown as boolean })).toThrow(
       /propagation.trustIncoming must be a boolean or a function/,
     )

@@ -10,7 +10,13 @@ import {
 import { reportFailure } from '../internal/guard'
 import { BaggagePropagator } from './baggage'
 import { TraceContextPropagator } from './propagator'
-import { checkTrustIncoming, getUntrustedParent, isIncomingTrusted, setUntrustedParent, type TrustIncoming } from './trust'
+import {
+  checkTrustIncoming,
+  getUntrustedParent,
+  isIncomingTrusted,
+  setUntrustedParent,
+  type TrustIncoming,
+} from './trust'
 
 /** Names of the formats traceweave implements itself (the `OTEL_PROPAGATORS` values it knows). */
 export type PropagatorName = 'tracecontext' | 'baggage'
@@ -94,7 +100,9 @@ export function createTraceweavePropagator({
 }: TraceweavePropagatorOptions = {}): TextMapPropagator {
   const policy = checkTrustIncoming(trustIncoming, 'propagation.trustIncoming')
   if (!Array.isArray(propagators)) {
-    throw new TypeError(`propagation.propagators must be an array of 'tracecontext', 'baggage' or TextMapPropagator`)
+    throw new TypeError(
+      `propagation.propagators must be an array of 'tracecontext', 'baggage' or TextMapPropagator`,
+    )
   }
   const resolved = propagators.map((entry, index): TextMapPropagator => {
     if (entry === 'tracecontext') return new TraceContextPropagator({ assumeRandomTraceIds })

@@ -29,7 +29,8 @@ beforeEach(() => {
 })
 afterAll(() => diag.disable())
 
-const allowed = (propagateTo: PropagateTo | undefined, url: string) => compilePropagateTo(propagateTo)(new URL(url))
+const allowed = (propagateTo: PropagateTo | undefined, url: string) =>
+  compilePropagateTo(propagateTo)(new URL(url))
 
 describe('isPrivateDestination() (the default)', () => {
   it.each([
@@ -156,7 +157,12 @@ describe('compilePropagateTo(): allowlists', () => {
   })
 
   it('never throws on any URL, whatever the list', () => {
-    const matcher = compilePropagateTo(['https://api.example.com:8443', '*.example.com', 'localhost:3000', /x/])
+    const matcher = compilePropagateTo([
+      'https://api.example.com:8443',
+      '*.example.com',
+      'localhost:3000',
+      /x/,
+    ])
     fc.assert(
       fc.property(fc.webUrl({ withQueryParameters: true, withFragments: true }), (url) => {
         expect(typeof matcher(new URL(url))).toBe('boolean')
@@ -181,7 +187,9 @@ describe('compilePropagateTo(): bad configuration fails at setup', () => {
   ])('%p throws a TypeError naming the option', (value, message) => {
     expect(() => compilePropagateTo(value as PropagateTo)).toThrow(TypeError)
     expect(() => compilePropagateTo(value as PropagateTo)).toThrow(message)
-    expect(() => compilePropagateTo(value as PropagateTo, 'client.propagateTo')).toThrow(/^client\.propagateTo/)
+    expect(() => compilePropagateTo(value as PropagateTo, 'client.propagateTo')).toThrow(
+      /^client\.propagateTo/,
+    )
   })
 })
 

@@ -71,7 +71,16 @@ function isPrivateIPv4([a, b]: number[]): boolean {
 function isPrivateIPv6(address: string): boolean {
   const groups = parseIPv6(address)
   if (groups === undefined) return false
-  const [g0, g1, g2, g3, g4, g5, g6, g7] = groups as [number, number, number, number, number, number, number, number]
+  const [g0, g1, g2, g3, g4, g5, g6, g7] = groups as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
   const upperZero = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0
   if (upperZero && g5 === 0 && g6 === 0 && g7 === 1) return true // ::1
   if (upperZero && g5 === 0xffff) return isPrivateIPv4([g6 >> 8, g6 & 0xff]) // ::ffff:a.b.c.d
@@ -88,7 +97,9 @@ function parseIPv6(address: string): number[] | undefined {
   const missing = 8 - head.length - tail.length
   if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined
   const groups = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail]
-  return groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff) ? groups : undefined
+  return groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff)
+    ? groups
+    : undefined
 }
 
 /**
@@ -123,7 +134,9 @@ function reportWithheld(reported: Set<string>, host: string, optionName: string)
   if (reported.size === MAX_REPORTED_HOSTS) {
     // The extra marker makes size exceed the bound, which silences every later host.
     reported.add('\0overflow')
-    logger.warn(`trace headers withheld from more than ${MAX_REPORTED_HOSTS} hosts; further hosts are not reported`)
+    logger.warn(
+      `trace headers withheld from more than ${MAX_REPORTED_HOSTS} hosts; further hosts are not reported`,
+    )
     return
   }
   reported.add(host)
@@ -139,7 +152,9 @@ function compileTest(propagateTo: PropagateTo | undefined, optionName: string): 
   if (propagateTo === '*') return allowAll
   if (typeof propagateTo === 'function') return propagateTo
   if (!Array.isArray(propagateTo)) {
-    throw new TypeError(`${optionName} must be '*', a function or an array, got ${describe(propagateTo)}; ${VALID_VALUES}`)
+    throw new TypeError(
+      `${optionName} must be '*', a function or an array, got ${describe(propagateTo)}; ${VALID_VALUES}`,
+    )
   }
   const hosts = new Set<string>() // `host` or `host:port`
   const suffixes: string[] = [] // `.example.com` (port-free) ...
@@ -150,7 +165,8 @@ function compileTest(propagateTo: PropagateTo | undefined, optionName: string): 
   for (const entry of propagateTo as readonly unknown[]) {
     if (entry === '*') return allowAll
     if (typeof entry === 'function') predicates.push(entry as (url: URL) => boolean)
-    else if (entry instanceof RegExp) patterns.push(new RegExp(entry.source, entry.flags.replace(/[gy]/g, '')))
+    else if (entry instanceof RegExp)
+      patterns.push(new RegExp(entry.source, entry.flags.replace(/[gy]/g, '')))
     else if (typeof entry === 'string' && entry.includes('://')) origins.add(parseOrigin(entry, optionName))
     else if (typeof entry === 'string') {
       const { wildcard, host, port } = parseHost(entry, optionName)
@@ -159,7 +175,9 @@ function compileTest(propagateTo: PropagateTo | undefined, optionName: string): 
         suffixPorts.push(port)
       } else hosts.add(port === undefined ? host : `${host}:${port}`)
     } else {
-      throw new TypeError(`${optionName} entries must be strings, RegExps or functions, got ${describe(entry)}; ${VALID_VALUES}`)
+      throw new TypeError(
+        `${optionName} entries must be strings, RegExps or functions, got ${describe(entry)}; ${VALID_VALUES}`,
+      )
     }
   }
   return function matchesPropagateTo(url: URL): boolean {
@@ -187,7 +205,16 @@ function parseOrigin(entry: string, optionName: string): string {
   } catch {
     url = undefined
   }
-  if (url === undefined || url.origin === 'null' || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/' || entry.includes('*')) {
+  if (
+    url === undefined ||
+    url.origin === 'null' ||
+    url.username !== '' ||
+    url.password !== '' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.pathname !== '/' ||
+    entry.includes('*')
+  ) {
     throw new TypeError(
       `${optionName}: '${entry}' is not an origin (scheme://host[:port], no path, query or wildcard); ${VALID_VALUES}`,
     )
@@ -205,11 +232,19 @@ function parseHost(entry: string, optionName: string): { wildcard: boolean; host
   // it normalizes the URLs the matcher will see.
   let host = new URL(`http://${match[2]!}`).hostname
   if (host.endsWith('.')) host = host.slice(0, -1)
-  return { wildcard: match[1] !== undefined, host, port: port === undefined ? undefined : String(Number(port)) }
+  return {
+    wildcard: match[1] !== undefined,
+    host,
+    port: port === undefined ? undefined : String(Number(port)),
+  }
 }
 
 function defaultPort(protocol: string): string {
-  return protocol === 'https:' || protocol === 'wss:' ? '443' : protocol === 'http:' || protocol === 'ws:' ? '80' : ''
+  return protocol === 'https:' || protocol === 'wss:'
+    ? '443'
+    : protocol === 'http:' || protocol === 'ws:'
+      ? '80'
+      : ''
 }
 
 function withoutCredentials(url: URL): string {

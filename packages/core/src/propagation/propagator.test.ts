@@ -80,7 +80,9 @@ describe('TraceContextPropagator.extract', () => {
   })
 
   it('an invalid traceparent leaves the context unchanged, so a new trace starts (processing model)', () => {
-    expect(extract({ traceparent: `ff-${TRACE_ID}-${PARENT_ID}-01`, tracestate: 'rojo=1' })).toBe(ROOT_CONTEXT)
+    expect(extract({ traceparent: `ff-${TRACE_ID}-${PARENT_ID}-01`, tracestate: 'rojo=1' })).toBe(
+      ROOT_CONTEXT,
+    )
     const span = tracer.startSpan('root', {}, extract({ traceparent: 'garbage' }))
     expect(span.spanContext().traceId).not.toBe(TRACE_ID)
     span.end()
@@ -97,7 +99,10 @@ describe('TraceContextPropagator.extract', () => {
   })
 
   it('joins several tracestate header lines in order (Multiple tracestate header fields MUST be combined)', () => {
-    const ctx = extract({ traceparent: header('01'), tracestate: ['foo=1,bar=2', 'rojo=1,congo=2', '', 'baz=3'] })
+    const ctx = extract({
+      traceparent: header('01'),
+      tracestate: ['foo=1,bar=2', 'rojo=1,congo=2', '', 'baz=3'],
+    })
     expect(trace.getSpanContext(ctx)?.traceState?.serialize()).toBe('foo=1,bar=2,rojo=1,congo=2,baz=3')
   })
 
@@ -105,7 +110,9 @@ describe('TraceContextPropagator.extract', () => {
     const parent = trace.getSpanContext(extract({ traceparent: header('01'), tracestate: 'rojo=1,Bad=2' }))
     expect(parent?.traceId).toBe(TRACE_ID)
     expect(parent?.traceState).toBeUndefined()
-    const duplicated = trace.getSpanContext(extract({ traceparent: header('01'), tracestate: ['foo=1', 'foo=2'] }))
+    const duplicated = trace.getSpanContext(
+      extract({ traceparent: header('01'), tracestate: ['foo=1', 'foo=2'] }),
+    )
     expect(duplicated?.traceState).toBeUndefined()
   })
 })
@@ -114,7 +121,12 @@ describe('TraceContextPropagator.inject', () => {
   it('continues the trace with a new parent-id and the caller sampled and random bits (Update parent-id)', () => {
     const server = serve(extract({ traceparent: header('03') }))
     const sent = fields(inject(server).traceparent)
-    expect(sent).toEqual({ version: '00', traceId: TRACE_ID, parentId: trace.getSpanContext(server)!.spanId, flags: '03' })
+    expect(sent).toEqual({
+      version: '00',
+      traceId: TRACE_ID,
+      parentId: trace.getSpanContext(server)!.spanId,
+      flags: '03',
+    })
     expect(sent.parentId).not.toBe(PARENT_ID)
   })
 
@@ -162,7 +174,9 @@ describe('TraceContextPropagator.inject', () => {
     const propagator = new TraceContextPropagator({ assumeRandomTraceIds: false })
     expect(fields(inject(serve(ROOT_CONTEXT), propagator).traceparent).flags).toBe('01')
     // The caller's bit is still forwarded.
-    expect(fields(inject(serve(extract({ traceparent: header('03') })), propagator).traceparent).flags).toBe('03')
+    expect(fields(inject(serve(extract({ traceparent: header('03') })), propagator).traceparent).flags).toBe(
+      '03',
+    )
   })
 
   it("a new root started inside a caller's context gets its own random bit, not the caller's (restarting a trace)", () => {
@@ -175,18 +189,27 @@ describe('TraceContextPropagator.inject', () => {
   })
 
   it("forwards the caller's tracestate members in order (Vendors receiving a tracestate MUST send it)", () => {
-    const server = serve(extract({ traceparent: header('01'), tracestate: 'rojo=00f067aa0ba902b7, congo=t61rcWkgMzE' }))
+    const server = serve(
+      extract({ traceparent: header('01'), tracestate: 'rojo=00f067aa0ba902b7, congo=t61rcWkgMzE' }),
+    )
     expect(inject(call(server)).tracestate).toBe('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE')
   })
 
   it('sends no tracestate header when there is none (SHOULD avoid sending empty tracestate)', () => {
-    expect(inject(serve(extract({ traceparent: header('01'), tracestate: ' , ' })))).not.toHaveProperty('tracestate')
+    expect(inject(serve(extract({ traceparent: header('01'), tracestate: ' , ' })))).not.toHaveProperty(
+      'tracestate',
+    )
     expect(inject(serve(ROOT_CONTEXT))).not.toHaveProperty('tracestate')
   })
 
   it('truncates the forwarded tracestate to 512 characters, large members first (tracestate limits)', () => {
-    const members = ['big=' + 'x'.repeat(200), ...Array.from({ length: 6 }, (_, i) => `k${i}=${'v'.repeat(80)}`)]
-    const sent = inject(serve(extract({ traceparent: header('01'), tracestate: members.join(',') }))).tracestate
+    const members = [
+      'big=' + 'x'.repeat(200),
+      ...Array.from({ length: 6 }, (_, i) => `k${i}=${'v'.repeat(80)}`),
+    ]
+    const sent = inject(
+      serve(extract({ traceparent: header('01'), tracestate: members.join(',') })),
+    ).tracestate
     expect(sent.length).toBeLessThanOrEqual(512)
     expect(sent.split(',').map((m) => m.split('=')[0])).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5'])
   })
@@ -199,16 +222,23 @@ describe('TraceContextPropagator.inject', () => {
       serialize: () => serialized,
     })
     const withState = (state: TraceState) =>
-      trace.setSpanContext(ROOT_CONTEXT, { traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 1, traceState: state })
+      trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: TRACE_ID,
+        spanId: PARENT_ID,
+        traceFlags: 1,
+        traceState: state,
+      })
     expect(inject(withState(foreign('a=1,b=2'))).tracestate).toBe('a=1,b=2')
     expect(inject(withState(foreign('a=1,A=2')))).not.toHaveProperty('tracestate')
   })
 
   it('writes nothing without a valid span context', () => {
     expect(inject(ROOT_CONTEXT)).toEqual({})
-    expect(inject(trace.setSpanContext(ROOT_CONTEXT, { traceId: '0'.repeat(32), spanId: PARENT_ID, traceFlags: 1 }))).toEqual(
-      {},
-    )
+    expect(
+      inject(
+        trace.setSpanContext(ROOT_CONTEXT, { traceId: '0'.repeat(32), spanId: PARENT_ID, traceFlags: 1 }),
+      ),
+    ).toEqual({})
   })
 
   it('a setter that throws does not reach the caller (fail open)', () => {
@@ -234,7 +264,11 @@ describe('TraceContextPropagator.inject', () => {
     const sampling = new BasicTracerProvider({ sampler: thresholdSampler })
     const span = sampling
       .getTracer('t')
-      .startSpan('GET /', { kind: SpanKind.SERVER }, extract({ traceparent: header('03'), tracestate: 'rojo=1,ot=rv:ab' }))
+      .startSpan(
+        'GET /',
+        { kind: SpanKind.SERVER },
+        extract({ traceparent: header('03'), tracestate: 'rojo=1,ot=rv:ab' }),
+      )
     span.end()
     const sent = inject(trace.setSpan(ROOT_CONTEXT, span))
     expect(sent.tracestate).toBe('ot=rv:ab;th:0,rojo=1')
@@ -251,7 +285,11 @@ describe('TraceContextPropagator trust policy', () => {
     const caller = getUntrustedParent(ctx)
     expect(caller).toEqual({ traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 1, isRemote: true })
 
-    const span = tracer.startSpan('GET /public', { kind: SpanKind.SERVER, links: [{ context: caller! }] }, ctx)
+    const span = tracer.startSpan(
+      'GET /public',
+      { kind: SpanKind.SERVER, links: [{ context: caller! }] },
+      ctx,
+    )
     span.end()
     const sent = inject(trace.setSpan(ctx, span), untrusted)
     expect(fields(sent.traceparent).traceId).not.toBe(TRACE_ID)
@@ -266,9 +304,9 @@ describe('TraceContextPropagator trust policy', () => {
     const propagator = new TraceContextPropagator({
       trustIncoming: (carrier, getter) => getter.get(carrier, 'x-internal') === 'yes',
     })
-    expect(trace.getSpanContext(extract({ traceparent: header('01'), 'x-internal': 'yes' }, propagator))?.traceId).toBe(
-      TRACE_ID,
-    )
+    expect(
+      trace.getSpanContext(extract({ traceparent: header('01'), 'x-internal': 'yes' }, propagator))?.traceId,
+    ).toBe(TRACE_ID)
     const outside = extract({ traceparent: header('01') }, propagator)
     expect(trace.getSpanContext(outside)).toBeUndefined()
     expect(getUntrustedParent(outside)?.traceId).toBe(TRACE_ID)

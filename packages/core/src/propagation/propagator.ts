@@ -82,7 +82,11 @@ export class TraceContextPropagator implements TextMapPropagator {
   }
 
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
-    return failOpen('propagation.extract(tracecontext)', () => this.extractUnguarded(ctx, carrier, getter), ctx)
+    return failOpen(
+      'propagation.extract(tracecontext)',
+      () => this.extractUnguarded(ctx, carrier, getter),
+      ctx,
+    )
   }
 
   fields(): string[] {
@@ -94,7 +98,11 @@ export class TraceContextPropagator implements TextMapPropagator {
     if (spanContext === undefined || !isSpanContextValid(spanContext)) return
     const random = isTraceIdRandom(ctx, spanContext.traceId) ?? this.randomWithoutRecord(spanContext)
     const traceFlags = (spanContext.traceFlags & TRACE_FLAG_SAMPLED) | (random ? TRACE_FLAG_RANDOM : 0)
-    const traceparent = formatTraceParent({ traceId: spanContext.traceId, parentId: spanContext.spanId, traceFlags })
+    const traceparent = formatTraceParent({
+      traceId: spanContext.traceId,
+      parentId: spanContext.spanId,
+      traceFlags,
+    })
     if (traceparent === undefined) return
     setter.set(carrier, TRACEPARENT_HEADER, traceparent)
 

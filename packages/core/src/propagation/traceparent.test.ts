@@ -10,7 +10,12 @@ const lowerHex = (length: number) =>
 
 describe('parseTraceParent', () => {
   it('reads the fields of a valid header (traceparent: version-format)', () => {
-    expect(parseTraceParent(VALID)).toEqual({ version: '00', traceId: TRACE_ID, parentId: PARENT_ID, traceFlags: 1 })
+    expect(parseTraceParent(VALID)).toEqual({
+      version: '00',
+      traceId: TRACE_ID,
+      parentId: PARENT_ID,
+      traceFlags: 1,
+    })
     expect(parseTraceParent(`00-${TRACE_ID}-${PARENT_ID}-00`)?.traceFlags).toBe(0)
   })
 
@@ -35,9 +40,12 @@ describe('parseTraceParent', () => {
     ['too long (000)', `000-${TRACE_ID}-${PARENT_ID}-01`],
     ['too long (0000)', `0000-${TRACE_ID}-${PARENT_ID}-01`],
     ['too short', `0-${TRACE_ID}-${PARENT_ID}-01`],
-  ])('a version that is not 2 lowercase hex characters and a dash is invalid (versioning: %s)', (_, header) => {
-    expect(parseTraceParent(header)).toBeUndefined()
-  })
+  ])(
+    'a version that is not 2 lowercase hex characters and a dash is invalid (versioning: %s)',
+    (_, header) => {
+      expect(parseTraceParent(header)).toBeUndefined()
+    },
+  )
 
   it.each([
     ['trailing character', `${VALID}.`],
@@ -54,7 +62,9 @@ describe('parseTraceParent', () => {
       parentId: PARENT_ID,
       traceFlags: 1,
     })
-    expect(parseTraceParent(`cc-${TRACE_ID}-${PARENT_ID}-01-what-the-future-will-be-like`)?.traceId).toBe(TRACE_ID)
+    expect(parseTraceParent(`cc-${TRACE_ID}-${PARENT_ID}-01-what-the-future-will-be-like`)?.traceId).toBe(
+      TRACE_ID,
+    )
   })
 
   it('a higher version whose flags are not followed by the end or a dash is invalid (versioning: higher version)', () => {
@@ -154,8 +164,12 @@ describe('formatTraceParent', () => {
   it('refuses invalid IDs instead of writing an invalid header', () => {
     expect(formatTraceParent({ traceId: '0'.repeat(32), parentId: PARENT_ID, traceFlags: 1 })).toBeUndefined()
     expect(formatTraceParent({ traceId: TRACE_ID, parentId: '0'.repeat(16), traceFlags: 1 })).toBeUndefined()
-    expect(formatTraceParent({ traceId: TRACE_ID.toUpperCase(), parentId: PARENT_ID, traceFlags: 1 })).toBeUndefined()
-    expect(formatTraceParent({ traceId: TRACE_ID.slice(1), parentId: PARENT_ID, traceFlags: 1 })).toBeUndefined()
+    expect(
+      formatTraceParent({ traceId: TRACE_ID.toUpperCase(), parentId: PARENT_ID, traceFlags: 1 }),
+    ).toBeUndefined()
+    expect(
+      formatTraceParent({ traceId: TRACE_ID.slice(1), parentId: PARENT_ID, traceFlags: 1 }),
+    ).toBeUndefined()
   })
 })
 
@@ -206,15 +220,25 @@ describe('traceparent properties', () => {
 
   it('formatting always yields a valid header', () => {
     fc.assert(
-      fc.property(lowerHex(32), lowerHex(16), fc.integer({ min: 0, max: 255 }), (traceId, parentId, traceFlags) => {
-        const formatted = formatTraceParent({ traceId, parentId, traceFlags })
-        if (/^0+$/.test(traceId) || /^0+$/.test(parentId)) {
-          expect(formatted).toBeUndefined()
-          return
-        }
-        expect(formatted).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-3]$/)
-        expect(parseTraceParent(formatted!)).toEqual({ version: '00', traceId, parentId, traceFlags: traceFlags & 3 })
-      }),
+      fc.property(
+        lowerHex(32),
+        lowerHex(16),
+        fc.integer({ min: 0, max: 255 }),
+        (traceId, parentId, traceFlags) => {
+          const formatted = formatTraceParent({ traceId, parentId, traceFlags })
+          if (/^0+$/.test(traceId) || /^0+$/.test(parentId)) {
+            expect(formatted).toBeUndefined()
+            return
+          }
+          expect(formatted).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-3]$/)
+          expect(parseTraceParent(formatted!)).toEqual({
+            version: '00',
+            traceId,
+            parentId,
+            traceFlags: traceFlags & 3,
+          })
+        },
+      ),
     )
   })
 })

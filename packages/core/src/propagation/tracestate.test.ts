@@ -13,11 +13,17 @@ import {
   toTraceStateList,
 } from './tracestate'
 
-const members = (value: string) => parseTraceState(value)?.members().map(([k, v]) => `${k}=${v}`)
+const members = (value: string) =>
+  parseTraceState(value)
+    ?.members()
+    .map(([k, v]) => `${k}=${v}`)
 
 describe('parseTraceState', () => {
   it('keeps the members in order (tracestate: list)', () => {
-    expect(members('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE')).toEqual(['rojo=00f067aa0ba902b7', 'congo=t61rcWkgMzE'])
+    expect(members('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE')).toEqual([
+      'rojo=00f067aa0ba902b7',
+      'congo=t61rcWkgMzE',
+    ])
   })
 
   it('accepts an empty header (Vendors MUST accept empty tracestate headers)', () => {
@@ -31,12 +37,12 @@ describe('parseTraceState', () => {
     expect(members('foo=1, ,\t,bar=2')).toEqual(['foo=1', 'bar=2'])
   })
 
-  it.each([
-    ['foo=1 \t , \t bar=2, \t baz=3'],
-    ['foo=1\t \t,\t \tbar=2,\t \tbaz=3'],
-  ])('ignores optional whitespace around list members (tracestate: OWS) %j', (header) => {
-    expect(members(header)).toEqual(['foo=1', 'bar=2', 'baz=3'])
-  })
+  it.each([['foo=1 \t , \t bar=2, \t baz=3'], ['foo=1\t \t,\t \tbar=2,\t \tbaz=3']])(
+    'ignores optional whitespace around list members (tracestate: OWS) %j',
+    (header) => {
+      expect(members(header)).toEqual(['foo=1', 'bar=2', 'baz=3'])
+    },
+  )
 
   it.each([[' foo=1'], ['\tfoo=1'], ['foo=1 '], ['foo=1\t'], ['\t foo=1 \t']])(
     'ignores leading and trailing whitespace of the header (tracestate: OWS) %j',
@@ -68,12 +74,15 @@ describe('parseTraceState', () => {
     expect(parseTraceState('1foo=1')?.get('1foo')).toBe('1')
   })
 
-  it.each([['foo@=1,bar=2'], ['@foo=1,bar=2'], ['foo@@bar=1,bar=2'], ['foo@bar@baz=1,bar=2'], ['foo@1bar=1,bar=2']])(
-    'discards the whole list for a malformed multi-tenant key (key: tenant@system) %j',
-    (header) => {
-      expect(parseTraceState(header)).toBeUndefined()
-    },
-  )
+  it.each([
+    ['foo@=1,bar=2'],
+    ['@foo=1,bar=2'],
+    ['foo@@bar=1,bar=2'],
+    ['foo@bar@baz=1,bar=2'],
+    ['foo@1bar=1,bar=2'],
+  ])('discards the whole list for a malformed multi-tenant key (key: tenant@system) %j', (header) => {
+    expect(parseTraceState(header)).toBeUndefined()
+  })
 
   it('limits keys to 256 characters, tenants to 241 and systems to 14 (key length)', () => {
     expect(parseTraceState(`foo=1,${'z'.repeat(256)}=1`)?.get('foo')).toBe('1')
@@ -228,7 +237,12 @@ describe('TraceStateList (OpenTelemetry TraceState)', () => {
     })
     expect(toTraceStateList(foreign('a=1,b=2'))?.serialize()).toBe('a=1,b=2')
     expect(toTraceStateList(foreign('a=1,a=2'))).toBeUndefined()
-    const throwing: TraceState = { ...foreign(''), serialize: () => { throw new Error('boom') } }
+    const throwing: TraceState = {
+      ...foreign(''),
+      serialize: () => {
+        throw new Error('boom')
+      },
+    }
     expect(toTraceStateList(throwing)).toBeUndefined()
   })
 })
@@ -271,9 +285,12 @@ describe('the ot member (OpenTelemetry tracestate handling)', () => {
 describe('tracestate properties', () => {
   const keyChars = 'abcdefghijklmnopqrstuvwxyz0123456789_-*/'
   const keyArb = fc.oneof(
-    fc.tuple(fc.constantFrom(...'abcxyz019'), fc.string({ unit: fc.constantFrom(...keyChars), maxLength: 20 })).map(
-      ([first, rest]) => first + rest,
-    ),
+    fc
+      .tuple(
+        fc.constantFrom(...'abcxyz019'),
+        fc.string({ unit: fc.constantFrom(...keyChars), maxLength: 20 }),
+      )
+      .map(([first, rest]) => first + rest),
     fc
       .tuple(
         fc.constantFrom(...'abc019'),

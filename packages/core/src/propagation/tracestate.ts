@@ -24,7 +24,8 @@ const MAX_SYSTEM_LENGTH = 14
  * Longest input we read: 32 members of a 256-character key, `=` and a 256-character value, 31 commas,
  * plus 1 KiB of optional whitespace. Anything longer cannot be a valid list and is discarded unread.
  */
-const MAX_TRACESTATE_INPUT_LENGTH = MAX_TRACESTATE_MEMBERS * (MAX_KEY_LENGTH + 1 + MAX_VALUE_LENGTH) + 31 + 1024
+const MAX_TRACESTATE_INPUT_LENGTH =
+  MAX_TRACESTATE_MEMBERS * (MAX_KEY_LENGTH + 1 + MAX_VALUE_LENGTH) + 31 + 1024
 
 const SPACE = 0x20
 const TAB = 0x09
@@ -320,7 +321,8 @@ export function setOtSubKey(
   const list = toTraceStateList(state) ?? TraceStateList.EMPTY
   const prefix = `${subKey}:`
   const current = list.get(OTEL_TRACESTATE_KEY)
-  const pieces = current === undefined ? [] : current.split(';').filter((p) => p !== '' && !p.startsWith(prefix))
+  const pieces =
+    current === undefined ? [] : current.split(';').filter((p) => p !== '' && !p.startsWith(prefix))
   if (value !== undefined) pieces.push(`${prefix}${value}`)
   if (pieces.length === 0) return list.unset(OTEL_TRACESTATE_KEY)
   const otValue = pieces.join(';')

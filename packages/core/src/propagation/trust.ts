@@ -59,5 +59,7 @@ export function isIncomingTrusted<Carrier>(
 export function checkTrustIncoming(value: unknown, optionName: string): TrustIncoming {
   if (value === undefined) return true
   if (typeof value === 'boolean' || typeof value === 'function') return value as TrustIncoming
-  throw new TypeError(`${optionName} must be a boolean or a function (carrier, getter) => boolean, got ${typeof value}`)
+  throw new TypeError(
+    `${optionName} must be a boolean or a function (carrier, getter) => boolean, got ${typeof value}`,
+  )
 }

@@ -18,7 +18,11 @@ function request(): void {
     attributes: { 'custom.first': 'x', 'http.response.status_code': 500, 'http.request.method': 'GET' },
   })
   const inServer = trace.setSpan(context.active(), server)
-  const db = tracer.startSpan('SELECT orders', { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql' } }, inServer)
+  const db = tracer.startSpan(
+    'SELECT orders',
+    { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql' } },
+    inServer,
+  )
   tracer.startSpan('parse row', {}, trace.setSpan(inServer, db)).end()
   db.end()
   tracer.startSpan('render', {}, inServer).end()
@@ -37,7 +41,9 @@ describe('formatSpanTree', () => {
           'http.request.method=GET http.response.status_code=500 custom.first=x$',
       ),
     )
-    expect(lines[1]).toMatch(new RegExp(`^${TRACE}   SELECT orders  client  ${MS}  UNSET  db.system.name=postgresql$`))
+    expect(lines[1]).toMatch(
+      new RegExp(`^${TRACE}   SELECT orders  client  ${MS}  UNSET  db.system.name=postgresql$`),
+    )
     expect(lines[2]).toMatch(new RegExp(`^${TRACE}     parse row  internal  ${MS}  UNSET$`))
     expect(lines[3]).toMatch(new RegExp(`^${TRACE}   render  internal  ${MS}  UNSET$`))
     // every line carries the same trace prefix, so grep by trace works

@@ -96,7 +96,10 @@ function formatStatus(span: ReadableSpan): string {
 
 function formatAttributes(span: ReadableSpan): string {
   const keys = Object.keys(span.attributes)
-  const ordered = [...KEY_ATTRIBUTES.filter((key) => key in span.attributes), ...keys.filter((key) => !KEY_ATTRIBUTES.includes(key))]
+  const ordered = [
+    ...KEY_ATTRIBUTES.filter((key) => key in span.attributes),
+    ...keys.filter((key) => !KEY_ATTRIBUTES.includes(key)),
+  ]
   const shown = ordered
     .filter((key) => span.attributes[key] !== undefined)
     .slice(0, MAX_ATTRIBUTES)
@@ -144,7 +147,10 @@ export class ConsoleTreeExporter implements SpanExporter {
       if (text) this.write(text)
       resultCallback({ code: ExportResultCode.SUCCESS })
     } catch (error) {
-      resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) })
+      resultCallback({
+        code: ExportResultCode.FAILED,
+        error: error instanceof Error ? error : new Error(String(error)),
+      })
     }
   }
 

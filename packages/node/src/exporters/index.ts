@@ -50,9 +50,13 @@ function batched(exporter: SpanExporter, batch: BatchSettings): ExportPipeline {
 // the values given here win, so only code options are passed (undefined keys would be harmless too,
 // but leaving them out keeps the precedence obvious).
 function createOtlpExporter(otlp: OtlpOptions): SpanExporter {
-  const protocol = (process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? process.env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim()
+  const protocol = (
+    process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? process.env.OTEL_EXPORTER_OTLP_PROTOCOL
+  )?.trim()
   if (protocol && protocol !== 'http/json') {
-    logger.warn(`OTEL_EXPORTER_OTLP_PROTOCOL=${JSON.stringify(protocol.slice(0, 40))}: traceweave sends OTLP as http/json`)
+    logger.warn(
+      `OTEL_EXPORTER_OTLP_PROTOCOL=${JSON.stringify(protocol.slice(0, 40))}: traceweave sends OTLP as http/json`,
+    )
   }
   const config: OtlpOptions = {}
   if (otlp.url !== undefined) config.url = otlp.url

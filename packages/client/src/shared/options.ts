@@ -1,0 +1,125 @@
+import { trace, type Tracer } from '@opentelemetry/api'
+import {
+  compilePropagateTo,
+  validateRetryOptions,
+  type PropagateTo,
+  type PropagateToMatcher,
+  type RetryOptions,
+} from '@traceweave/core'
+
+/** Methods that may be sent twice without a different effect (RFC 9110 9.2.2), retried by default. */
+export const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']
+
+/**
+ * Retries of an HTTP call: {@link RetryOptions} (`retries` 3, `factor` 2, `minTimeout` 1000 ms,
+ * `maxTimeout` 30000 ms, ...) plus the methods that may be retried. A call is retried on a network
+ * error or a 408, 429 or 5xx response, never after the caller's own abort; `Retry-After` (seconds or
+ * an HTTP date) replaces the backoff, capped by `maxTimeout`. `shouldRetry` can veto a retry the
+ * policy allows; for a status failure its `error` is an {@link HttpStatusError}.
+ */
+export interface HttpRetryOptions extends Omit<RetryOptions, 'name' | 'tracer'> {
+  /** Methods retried, uppercase. Default: the idempotent ones, GET, HEAD, OPTIONS, PUT, DELETE, TRACE. */
+  methods?: readonly string[]
+}
+
+/** Options shared by `traceFetch`, `instrumentGlobalFetch` and `traceAxios`. All optional. */
+export interface ClientOptions {
+  /**
+   * Destinations that receive `traceparent`, `tracestate`, baggage and the request ID. Default:
+   * private destinations only (loopback, private IP ranges, single-label hosts, `.local`,
+   * `.internal`, `.svc`, `.cluster.local`). Calls elsewhere still get a CLIENT span. See `PropagateTo`
+   * in `@traceweave/core`.
+   */
+  propagateTo?: PropagateTo
+  /** Keep the query string in `url.full` (it may hold tokens). Default false. */
+  captureQuery?: boolean
+  /** Start a root CLIENT span for a call made outside any span. Default false: no span, headers still go. */
+  startRootSpans?: boolean
+  /**
+   * Header carrying the request ID of the incoming request (from the traceweave middleware) to the
+   * next service; `false` sends none. A request ID the caller set themselves is kept. Default
+   * `x-request-id`.
+   */
+  requestIdHeader?: string | false
+  /** Retry failed calls; `true` for the defaults. Default: no retries. */
+  retry?: boolean | HttpRetryOptions
+  /**
+   * Run the call with OpenTelemetry tracing suppressed underneath, so an active http or undici
+   * instrumentation does not add a second CLIENT span (or overwrite our headers). Default true.
+   */
+  suppressNestedInstrumentation?: boolean
+  /** Tracer for the spans. Default: the global tracer `@traceweave/client`. */
+  tracer?: Tracer
+}
+
+/** Client options, validated and compiled once at setup. */
+export interface ClientSettings {
+  readonly propagateTo: PropagateToMatcher
+  readonly captureQuery: boolean
+  readonly startRootSpans: boolean
+  readonly requestIdHeader: string | undefined
+  readonly retry: Readonly<HttpRetryOptions> | undefined
+  readonly retryMethods: ReadonlySet<string>
+  readonly suppressNested: boolean
+  tracer(): Tracer
+}
+
+const TRACER_NAME = '@traceweave/client'
+const TRACER_VERSION = '0.1.0'
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i
+
+/** Validates `options` (errors name `<api>.<option>` and the valid values) and compiles them. */
+export function resolveClientOptions(api: string, options: ClientOptions = {}): ClientSettings {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`${api}: options must be an object, got ${options === null ? 'null' : typeof options}`)
+  }
+  const {
+    propagateTo,
+    captureQuery = false,
+    startRootSpans = false,
+    requestIdHeader = 'x-request-id',
+    retry = false,
+    suppressNestedInstrumentation = true,
+    tracer,
+  } = options
+  for (const [name, value] of Object.entries({ captureQuery, startRootSpans, suppressNestedInstrumentation })) {
+    if (typeof value !== 'boolean') throw new TypeError(`${api}.${name} must be true or false, got ${typeof value}`)
+  }
+  if (requestIdHeader !== false && !(typeof requestIdHeader === 'string' && HEADER_NAME.test(requestIdHeader))) {
+    throw new TypeError(`${api}.requestIdHeader must be a header name or false, got ${String(requestIdHeader)}`)
+  }
+  if (tracer !== undefined && typeof tracer?.startSpan !== 'function') {
+    throw new TypeError(`${api}.tracer must be an OpenTelemetry Tracer`)
+  }
+  const retryOptions = resolveRetry(api, retry)
+  return {
+    propagateTo: compilePropagateTo(propagateTo, `${api}.propagateTo`),
+    captureQuery,
+    startRootSpans,
+    requestIdHeader: requestIdHeader === false ? undefined : requestIdHeader.toLowerCase(),
+    retry: retryOptions,
+    retryMethods: new Set(retryOptions?.methods ?? IDEMPOTENT_METHODS),
+    suppressNested: suppressNestedInstrumentation,
+    // Looked up per call, not cached: the global provider may be registered after the client is built.
+    tracer: tracer === undefined ? () => trace.getTracer(TRACER_NAME, TRACER_VERSION) : () => tracer,
+  }
+}
+
+function resolveRetry(api: string, retry: boolean | HttpRetryOptions): HttpRetryOptions | undefined {
+  if (retry === false) return undefined
+  if (retry === true) return {}
+  if (retry === null || typeof retry !== 'object') {
+    throw new TypeError(`${api}.retry must be true, false or retry options, got ${retry === null ? 'null' : typeof retry}`)
+  }
+  try {
+    validateRetryOptions(retry)
+  } catch (error) {
+    if (error instanceof Error) error.message = `${api}.${error.message}`
+    throw error
+  }
+  const { methods } = retry
+  if (methods !== undefined && !(Array.isArray(methods) && methods.every((m) => typeof m === 'string' && m === m.toUpperCase()))) {
+    throw new TypeError(`${api}.retry.methods must be an array of uppercase method names, e.g. ['GET', 'PUT']`)
+  }
+  return Object.freeze({ ...retry })
+}
