@@ -60,3 +60,22 @@ export { TraceweaveSampler } from './sampling/sampler'
 export { getSamplingStats, resetSamplingStats } from './sampling/stats'
 export type { SamplingStats, SamplingReason } from './sampling/stats'
 export type { SamplingOptions, SamplingRule, SampleSpec, SamplingStep } from './sampling/options'
+
+// correlation: request and session IDs, users, span processor
+export { getRequestId, parseRequestId } from './correlation/request-id'
+export { parseSessionId } from './correlation/session'
+export { identifyUser, parseUserId } from './correlation/user'
+export { CorrelationSpanProcessor } from './correlation/span-processor'
+export type { SpanProcessorLike } from './correlation/span-processor'
+
+// server: the framework-neutral lifecycle the Express and Koa adapters share
+export { createServerLifecycle } from './server/lifecycle'
+export { beforeOutgoingInject } from './server/registry'
+export type { ServerAdapter, ServerLifecycle, ServerRequest } from './server/types'
+export type { ProxyTrust } from './server/client-address'
+export type {
+  TraceweaveOptions,
+  SessionOptions,
+  CaptureHeadersOptions,
+  HashIdsOptions,
+} from './server/options'

@@ -17,8 +17,6 @@ export type {
 } from './options'
 export type { PropagatorName } from './propagators'
 export type { MemorySpans } from './exporters/memory'
-export { formatSpanTree } from './exporters/console'
-export { findPackageName } from './service-name'
 
 /** SDK types that appear in our options and results, re-exported so users need not depend on the SDK. */
 export type { ReadableSpan, Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'

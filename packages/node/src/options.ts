@@ -1,12 +1,21 @@
 import type { AttributeValue, Attributes } from '@opentelemetry/api'
 import type { Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { logger } from './diag'
+import type { SamplingOptions, TrustIncoming } from '@traceweave/core'
 import { PROPAGATOR_NAMES, type PropagatorName } from './propagators'
 
-/** The exporters `setupTracing()` knows by name. */
+/**
+ * The exporters `setupTracing()` knows by name.
+ *
+ * @example `setupTracing({ exporter: 'console' })`
+ */
 export type ExporterName = 'memory' | 'console' | 'otlp' | 'none'
 
-/** Where the OTLP exporter sends spans (JSON over HTTP). Each field beats its `OTEL_EXPORTER_OTLP_*` variable. */
+/**
+ * Where the OTLP exporter sends spans (JSON over HTTP). Each field beats its `OTEL_EXPORTER_OTLP_*` variable.
+ *
+ * @example `setupTracing({ exporter: 'otlp', otlp: { url: 'https://otlp.example.com/v1/traces', headers: { 'x-api-key': key } } })`
+ */
 export interface OtlpOptions {
   /**
    * Full URL of the traces endpoint. Default: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else
@@ -26,6 +35,8 @@ export interface OtlpOptions {
  * The bounded queue between finished spans and the exporter (console, otlp and instance exporters).
  * Each field beats its `OTEL_BSP_*` variable. When the queue holds `maxQueueSize` spans, further spans
  * are dropped and counted in `stats().droppedSpans`; memory never grows past the bound.
+ *
+ * @example `setupTracing({ batch: { maxQueueSize: 10000, scheduledDelayMillis: 1000 } })`
  */
 export interface BatchOptions {
   /** Most spans held waiting for export. Default: `OTEL_BSP_MAX_QUEUE_SIZE`, else 2048. */
@@ -38,13 +49,21 @@ export interface BatchOptions {
   exportTimeoutMillis?: number
 }
 
-/** Options of the `'console'` exporter. */
+/**
+ * Options of the `'console'` exporter.
+ *
+ * @example `setupTracing({ exporter: 'console', console: { write: (text) => logFile.write(text) } })`
+ */
 export interface ConsoleOptions {
   /** Receives each printed block of lines. Default: writes to `process.stdout` (asynchronously). */
   write?: (text: string) => void
 }
 
-/** Options of the `'memory'` exporter. */
+/**
+ * Options of the `'memory'` exporter.
+ *
+ * @example `setupTracing({ exporter: 'memory', memory: { maxSpans: 500 } })`
+ */
 export interface MemoryOptions {
   /**
    * Most finished spans kept; past it the oldest are discarded and counted in
@@ -95,8 +114,24 @@ export interface SetupTracingOptions {
    * Default: `OTEL_PROPAGATORS`, else `['tracecontext', 'baggage']`.
    */
   propagators?: PropagatorName[]
-  /** Decides which new traces are recorded. Default: from `OTEL_TRACES_SAMPLER` / `_ARG`, else parent-based always-on. */
+  /**
+   * traceweave's per-request sampling: parent, users, rules, ratio or adaptive, rate limit, deferred
+   * decisions (see the README's Sampling section). Default: `OTEL_TRACES_SAMPLER` / `_ARG` mapped onto
+   * it, else parent-based, keep everything.
+   */
+  sampling?: SamplingOptions
+  /**
+   * Your own OpenTelemetry `Sampler` instead of traceweave's (then `sampling` cannot be given, and
+   * deferred decisions are not available). Default: none.
+   */
   sampler?: Sampler
+  /** How incoming trace headers are trusted. Default: `{ trustIncoming: true }`. */
+  propagation?: PropagationOptions
+  /**
+   * Copy `request.id`, `session.*` and `user.id` of the current request onto every span started during
+   * it, other libraries' spans included (traceweave's `CorrelationSpanProcessor`). Default `true`.
+   */
+  correlation?: boolean
   /** Span processors that run before the exporting one (for example a correlation processor). Default: none. */
   spanProcessors?: SpanProcessor[]
   /**
@@ -111,6 +146,20 @@ export interface SetupTracingOptions {
   flushOnExit?: boolean
   /** Longest wait for that flush before the process is let go. Default 5000 ms. */
   exitTimeoutMillis?: number
+}
+
+/**
+ * Propagation settings of `setupTracing()`.
+ *
+ * @example `setupTracing({ propagation: { trustIncoming: (headers, get) => get.get(headers, 'x-internal') === '1' } })`
+ */
+export interface PropagationOptions {
+  /**
+   * Continue the caller's trace (`true`), always start a new one linked to it (`false`), or decide from
+   * the incoming headers. This policy sits in the propagator, so it also applies when OpenTelemetry's
+   * http instrumentation extracts before the middleware runs. Default `true`.
+   */
+  trustIncoming?: TrustIncoming
 }
 
 /** The exporter decision after options and environment are merged. */
@@ -130,7 +179,10 @@ export interface ResolvedConfig {
   batch: Required<BatchOptions>
   /** `undefined`: follow `OTEL_PROPAGATORS` (read and reported by propagators.ts). */
   propagators: PropagatorName[] | undefined
+  sampling: SamplingOptions | undefined
   sampler: Sampler | undefined
+  propagation: PropagationOptions
+  correlation: boolean
   spanProcessors: SpanProcessor[]
   flushOnExit: boolean
   exitTimeoutMillis: number
@@ -156,7 +208,10 @@ const OPTION_KEYS: ReadonlySet<string> = new Set<keyof SetupTracingOptions>([
   'memory',
   'batch',
   'propagators',
+  'sampling',
   'sampler',
+  'propagation',
+  'correlation',
   'spanProcessors',
   'disabled',
   'flushOnExit',
@@ -190,7 +245,10 @@ export function resolveConfig(options: SetupTracingOptions | undefined): Resolve
     exporter: resolveExporter(options),
     batch: resolveBatch(options.batch),
     propagators: resolvePropagatorOption(options.propagators),
+    sampling: resolveSampling(options),
     sampler: resolveSampler(options.sampler),
+    propagation: resolvePropagation(options.propagation),
+    correlation: optionalBoolean('correlation', options.correlation) ?? true,
     spanProcessors: resolveSpanProcessors(options.spanProcessors),
     flushOnExit: optionalBoolean('flushOnExit', options.flushOnExit) ?? DEFAULTS.flushOnExit,
     exitTimeoutMillis:
@@ -377,6 +435,42 @@ function resolvePropagatorOption(value: PropagatorName[] | undefined): Propagato
     }
   }
   return [...new Set(value)]
+}
+
+function resolveSampling(options: SetupTracingOptions): SamplingOptions | undefined {
+  if (options.sampling === undefined) return undefined
+  if (options.sampler !== undefined) {
+    throw new TypeError(
+      'setupTracing: give either option "sampling" (traceweave\'s sampler) or "sampler" (your own), not both',
+    )
+  }
+  if (typeof options.sampling !== 'object' || options.sampling === null) {
+    throw new TypeError(
+      `setupTracing: option "sampling" must be an object of sampling options; got ${describe(options.sampling)}`,
+    )
+  }
+  return options.sampling
+}
+
+function resolvePropagation(propagation: PropagationOptions | undefined): PropagationOptions {
+  if (propagation === undefined) return {}
+  if (typeof propagation !== 'object' || propagation === null) {
+    throw new TypeError(
+      `setupTracing: option "propagation" must be an object such as { trustIncoming: false }; got ${describe(propagation)}`,
+    )
+  }
+  checkKeys('propagation', propagation, new Set(['trustIncoming']))
+  const { trustIncoming } = propagation
+  if (
+    trustIncoming !== undefined &&
+    typeof trustIncoming !== 'boolean' &&
+    typeof trustIncoming !== 'function'
+  ) {
+    throw new TypeError(
+      `setupTracing: option "propagation.trustIncoming" must be true, false or a function (headers, getter) => boolean; got ${describe(trustIncoming)}`,
+    )
+  }
+  return propagation
 }
 
 function resolveSampler(sampler: Sampler | undefined): Sampler | undefined {

@@ -1,19 +1,23 @@
 import type { TextMapPropagator } from '@opentelemetry/api'
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
+import { createTraceweavePropagator, type TrustIncoming } from '@traceweave/core'
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3'
 import { logger } from './diag'
 
-/** Header formats `setupTracing({ propagators })` and `OTEL_PROPAGATORS` know. */
+/**
+ * Header formats `setupTracing({ propagators })` and `OTEL_PROPAGATORS` know.
+ *
+ * @example `setupTracing({ propagators: ['tracecontext', 'baggage', 'b3multi'] })`
+ */
 export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi'
 
 export const PROPAGATOR_NAMES: readonly PropagatorName[] = ['tracecontext', 'baggage', 'b3', 'b3multi']
 const DEFAULT_PROPAGATORS: readonly PropagatorName[] = ['tracecontext', 'baggage']
 
-// The one place a name becomes a propagator. `tracecontext` moves to @traceweave/core's own
-// propagator when it lands: change the import above and this line, nothing else.
-const FACTORIES: Record<PropagatorName, () => TextMapPropagator> = {
-  tracecontext: () => new W3CTraceContextPropagator(),
-  baggage: () => new W3CBaggagePropagator(),
+// The one place a name becomes a propagator: W3C Trace Context and Baggage are core's own (strict,
+// Level 2 random flag); B3 comes from the official package, for mixed fleets.
+const FACTORIES: Record<PropagatorName, () => 'tracecontext' | 'baggage' | TextMapPropagator> = {
+  tracecontext: () => 'tracecontext',
+  baggage: () => 'baggage',
   b3: () => new B3Propagator({ injectEncoding: B3InjectEncoding.SINGLE_HEADER }),
   b3multi: () => new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER }),
 }
@@ -25,10 +29,12 @@ const FACTORIES: Record<PropagatorName, () => TextMapPropagator> = {
  */
 export function createPropagator(
   fromOptions: readonly PropagatorName[] | undefined,
+  trustIncoming: TrustIncoming | undefined,
 ): TextMapPropagator | undefined {
   const names = fromOptions ?? propagatorNamesFromEnv()
   if (names.length === 0) return undefined
-  return new CompositePropagator({ propagators: names.map((name) => FACTORIES[name]()) })
+  // One trust policy for every format: an untrusted caller cannot join a trace through B3 either.
+  return createTraceweavePropagator({ propagators: names.map((name) => FACTORIES[name]()), trustIncoming })
 }
 
 function propagatorNamesFromEnv(): readonly PropagatorName[] {

@@ -196,7 +196,7 @@ describe('exporters', () => {
     const lines = output.trimEnd().split('\n')
     expect(lines).toHaveLength(2)
     expect(lines[0]).toMatch(
-      /^\[[0-9a-f]{8}\] GET \/users\/:id {2}server {2}\d+\.\d ms {2}UNSET {2}http\.route=\/users\/:id$/,
+      /^\[[0-9a-f]{8}\] GET \/users\/:id {2}server {2}\d+\.\d ms {2}UNSET {2}http\.route=\/users\/:id sampling\.adjusted_count=1$/,
     )
     expect(lines[1]).toMatch(/^\[[0-9a-f]{8}\] {3}load user {2}internal {2}\d+\.\d ms {2}UNSET$/)
   })
@@ -312,7 +312,8 @@ describe('propagators', () => {
   it('defaults to W3C trace context and baggage', () => {
     startMemory()
     expect(propagation.fields().sort()).toEqual(['baggage', 'traceparent', 'tracestate'])
-    expect(injected()).toEqual(['traceparent'])
+    // tracestate carries ot=th:0: the root was kept with a known probability (100%).
+    expect(injected()).toEqual(['traceparent', 'tracestate'])
   })
 
   it('follows OTEL_PROPAGATORS, and the propagators option beats it', async () => {
@@ -322,7 +323,7 @@ describe('propagators', () => {
     await fromEnv.shutdown()
 
     startMemory({ propagators: ['b3', 'tracecontext'] })
-    expect(injected()).toEqual(['b3', 'traceparent'])
+    expect(injected()).toEqual(['b3', 'traceparent', 'tracestate'])
   })
 
   it('warns about unknown OTEL_PROPAGATORS names and keeps the known ones', () => {

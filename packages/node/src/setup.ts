@@ -17,15 +17,21 @@ import {
 } from '@opentelemetry/resources'
 import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
+import { CorrelationSpanProcessor, TraceweaveSampler } from '@traceweave/core'
 import { logger } from './diag'
 import { createExportPipeline } from './exporters'
 import { MemorySpanExporter, type MemorySpans } from './exporters/memory'
 import { isDisabledByEnv, resolveConfig, type ResolvedConfig, type SetupTracingOptions } from './options'
 import { createPropagator } from './propagators'
+import { createSampler } from './sampling'
 import { detectServiceName } from './service-name'
 import { installExitFlush } from './signals'
 
-/** The provider `setupTracing()` registered: an OpenTelemetry `TracerProvider` you can flush and shut down. */
+/**
+ * The provider `setupTracing()` registered: an OpenTelemetry `TracerProvider` you can flush and shut down.
+ *
+ * @example `const tracer = setupTracing().provider.getTracer('billing')`
+ */
 export interface TracingProvider extends TracerProvider {
   /** Exports every finished span still waiting in a queue. */
   forceFlush(): Promise<void>
@@ -33,7 +39,11 @@ export interface TracingProvider extends TracerProvider {
   shutdown(): Promise<void>
 }
 
-/** Counters of what tracing had to give up, for health checks and tests. */
+/**
+ * Counters of what tracing had to give up, for health checks and tests.
+ *
+ * @example `app.get('/health', (req, res) => res.json({ droppedSpans: tracing.stats().droppedSpans }))`
+ */
 export interface TracingStats {
   /**
    * Finished spans dropped because the export queue held `batch.maxQueueSize` spans (or, with the
@@ -74,7 +84,11 @@ export interface TracingHandle {
   shutdown(): Promise<void>
 }
 
-/** The handle of `setupTracing({ exporter: 'memory' })`, whose `memory` is always there. */
+/**
+ * The handle of `setupTracing({ exporter: 'memory' })`, whose `memory` is always there.
+ *
+ * @example `const spans = setupTracing({ exporter: 'memory' }).memory.getFinishedSpans()`
+ */
 export interface MemoryTracingHandle extends TracingHandle {
   readonly memory: MemorySpans
 }
@@ -103,6 +117,8 @@ export function setupTracing(options: SetupTracingOptions & { exporter: 'memory'
 export function setupTracing(options?: SetupTracingOptions): TracingHandle
 export function setupTracing(options?: SetupTracingOptions): TracingHandle {
   const config = resolveConfig(options)
+  // Built before anything is registered, so a bad sampling option fails setup with nothing half-done.
+  const sampler = config.sampler ?? createSampler(config.sampling)
   if (live) {
     throw new Error(
       'setupTracing() was already called and that tracing is still running. Call shutdown() on the handle ' +
@@ -124,13 +140,24 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
   const resource = buildResource(config)
   const serviceName = String(resource.attributes['service.name'])
   const pipeline = createExportPipeline(config.exporter, config.batch)
-  const exportProcessors = pipeline.processor ? [pipeline.processor] : []
+  // Deferred sampling holds a request's spans in front of the exporting processor until it decides.
+  const exportProcessors = pipeline.processor
+    ? [
+        sampler instanceof TraceweaveSampler
+          ? (sampler.wrapSpanProcessor(pipeline.processor) as SpanProcessor)
+          : pipeline.processor,
+      ]
+    : []
+  const correlation = config.correlation ? [new CorrelationSpanProcessor() as unknown as SpanProcessor] : []
   const provider = buildProvider({
     resource,
-    sampler: config.sampler,
-    spanProcessors: [...config.spanProcessors, ...exportProcessors],
+    sampler,
+    spanProcessors: [...correlation, ...config.spanProcessors, ...exportProcessors],
   })
-  const unregister = registerGlobals(provider, createPropagator(config.propagators))
+  const unregister = registerGlobals(
+    provider,
+    createPropagator(config.propagators, config.propagation.trustIncoming),
+  )
   const removeSignalListeners = config.flushOnExit
     ? installExitFlush({ flush: () => provider.forceFlush(), timeoutMillis: config.exitTimeoutMillis })
     : () => {}
@@ -175,20 +202,18 @@ export function isTracingDisabled(): boolean {
 }
 
 /**
- * The one place the provider is built. Later features plug in here: a sampler (`sampler`) and span
- * processors that run before the exporting one (`spanProcessors`, e.g. a buffering processor).
- * Without a sampler the SDK follows `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`.
+ * The one place the provider is built: traceweave's sampler (or the user's), the correlation processor,
+ * the user's processors, then the exporting one (wrapped for deferred sampling).
  */
 function buildProvider(parts: {
   resource: Resource
-  sampler: Sampler | undefined
+  sampler: Sampler
   spanProcessors: SpanProcessor[]
 }): NodeTracerProvider {
   return new NodeTracerProvider({
     resource: parts.resource,
+    sampler: parts.sampler,
     spanProcessors: parts.spanProcessors,
-    // An explicit `sampler: undefined` would override the SDK's environment-based default.
-    ...(parts.sampler ? { sampler: parts.sampler } : {}),
   })
 }
 

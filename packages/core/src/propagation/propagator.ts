@@ -8,6 +8,7 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api'
 import { failOpen } from '../internal/guard'
+import { decidedSpanContext } from '../sampling/deferred'
 import { isTraceIdRandom, setTraceRandomness } from './random-flag'
 import { TRACE_FLAG_RANDOM, TRACE_FLAG_SAMPLED, isRandomTraceId } from './trace-flags'
 import { formatTraceParent, parseTraceParent } from './traceparent'
@@ -94,8 +95,10 @@ export class TraceContextPropagator implements TextMapPropagator {
   }
 
   private injectUnguarded(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
-    const spanContext = trace.getSpanContext(ctx)
-    if (spanContext === undefined || !isSpanContextValid(spanContext)) return
+    const activeSpanContext = trace.getSpanContext(ctx)
+    if (activeSpanContext === undefined || !isSpanContextValid(activeSpanContext)) return
+    // A request whose sampling waits for its route or user is decided now: the next hop needs the flag.
+    const spanContext = decidedSpanContext(ctx, activeSpanContext) ?? activeSpanContext
     const random = isTraceIdRandom(ctx, spanContext.traceId) ?? this.randomWithoutRecord(spanContext)
     const traceFlags = (spanContext.traceFlags & TRACE_FLAG_SAMPLED) | (random ? TRACE_FLAG_RANDOM : 0)
     const traceparent = formatTraceParent({

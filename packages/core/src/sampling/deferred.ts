@@ -12,10 +12,9 @@ import { reportFailure } from '../internal/guard'
 import type { FinishedSpan, SpanProcessorLike } from '../internal/sdk-types'
 import type { SamplingDecision } from './engine'
 import type { ResolvedSamplingOptions } from './options'
-import { withThreshold } from './ot-tracestate'
 import type { SamplingInput } from './rules'
 import { recordDecidedEarly } from './stats'
-import { ATTR_ADJUSTED_COUNT, samplingInput, toResult } from './result'
+import { ATTR_ADJUSTED_COUNT, samplingInput, toResult, withThreshold } from './result'
 
 /** A request recorded but not yet decided, with the finished spans held until the decision. */
 interface PendingTrace {

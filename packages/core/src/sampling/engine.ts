@@ -16,6 +16,11 @@ export interface SamplingDecision {
   readonly threshold: Threshold | undefined
 }
 
+/** 2^56: randomness values are 56-bit. */
+const MAX_RANDOMNESS = 2 ** 56
+/** Larger than half a unit of a threshold's 4th hex digit (2^-17), the coarsest rounding used. */
+const REJECT_MARGIN = 2 ** -16
+
 const KEEP_BY_USER: SamplingDecision = { sampled: true, reason: 'user', threshold: ALWAYS_THRESHOLD }
 const DROP_BY_PARENT: SamplingDecision = { sampled: false, reason: 'parent', threshold: undefined }
 
@@ -115,7 +120,14 @@ function decideAdaptively(
   target: number,
   randomness: string,
 ): SamplingDecision {
-  const decision = decideWith(reason, probabilityToThreshold(state.probability(target)), randomness)
+  const probability = state.probability(target)
+  // Most requests are dropped under adaptive sampling: reject them on a numeric comparison, and encode
+  // a threshold only near or above it. The margin exceeds the rounding of a 4-digit threshold, so the
+  // shortcut never disagrees with the encoded threshold's own R >= T.
+  if (parseInt(randomness, 16) < (1 - probability - REJECT_MARGIN) * MAX_RANDOMNESS) {
+    return { sampled: false, reason, threshold: undefined }
+  }
+  const decision = decideWith(reason, probabilityToThreshold(probability), randomness)
   if (decision.sampled) state.recordKept()
   return decision
 }

@@ -1,7 +1,13 @@
-import { SamplingDecision as OtelDecision, type Attributes, type SamplingResult } from '@opentelemetry/api'
+import {
+  SamplingDecision as OtelDecision,
+  type Attributes,
+  type SamplingResult,
+  type TraceState,
+} from '@opentelemetry/api'
 import type { RequestState } from '../correlation/request-state'
 import type { SamplingDecision } from './engine'
-import { withThreshold } from './ot-tracestate'
+import { getOtSubKey, setOtSubKey } from '../propagation/tracestate'
+import type { Threshold } from './threshold'
 import type { SamplingInput } from './rules'
 
 /** Span attribute carrying 1/probability of a kept trace whose probability is known. */
@@ -49,4 +55,18 @@ export function samplingInput(
 function stringAttribute(attributes: Attributes | undefined, name: string): string | undefined {
   const value = attributes?.[name]
   return typeof value === 'string' ? value : undefined
+}
+
+/**
+ * `traceState` with OpenTelemetry's threshold (`ot=th`) set to `threshold`, or erased when the
+ * probability is unknown (`undefined`), as the probability-sampling spec asks rather than guessing.
+ * The same object when nothing changes; `ot` moves to the front when it does.
+ */
+export function withThreshold(
+  traceState: TraceState | undefined,
+  threshold: Threshold | undefined,
+): TraceState | undefined {
+  const wanted = threshold?.th
+  if (getOtSubKey(traceState, 'th') === wanted) return traceState
+  return setOtSubKey(traceState, 'th', wanted) ?? traceState
 }

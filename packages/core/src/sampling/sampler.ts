@@ -14,7 +14,7 @@ import { getRequestState } from '../correlation/request-state'
 import { DeferredSampling } from './deferred'
 import { SamplingEngine, type SamplingDecision } from './engine'
 import { resolveSamplingOptions, type ResolvedSamplingOptions, type SamplingOptions } from './options'
-import { readOtValue } from './ot-tracestate'
+import { getOtSubKey } from '../propagation/tracestate'
 import { NOT_RECORD, samplingInput, toResult } from './result'
 import type { SamplingInput } from './rules'
 import { recordDecision } from './stats'
@@ -70,9 +70,9 @@ export class TraceweaveSampler implements Sampler {
       return this.deferred?.followPending(state, traceId) ?? NOT_RECORD
     }
 
-    const randomness = traceRandomness(traceId, readOtValue(parent?.traceState, 'rv'))
+    const randomness = traceRandomness(traceId, getOtSubKey(parent?.traceState, 'rv'))
     if (hasParent && this.options.respectParent) {
-      const parentTh = readOtValue(parent.traceState, 'th')
+      const parentTh = getOtSubKey(parent.traceState, 'th')
       const decision = this.engine.decideByParent(
         (parent.traceFlags & TraceFlags.SAMPLED) !== 0,
         parentTh === undefined ? undefined : thresholdFromTh(parentTh),

@@ -15,6 +15,11 @@ export interface ServerAdapter<Request> {
    * route on the request (Koa's `ctx._matchedRoute`); Express pushes it with `routeKnown` instead.
    */
   readRoute?(request: Request): string | undefined
+  /**
+   * Called once a request has started, inside the lifecycle's fail-open guard: for the adapter's own
+   * per-request bookkeeping (Express: route capture). A failure here is reported once and ignored.
+   */
+  onStart?(serverRequest: ServerRequest<Request>): void
 }
 
 /**
@@ -36,6 +41,8 @@ export interface ServerRequest<Request = unknown> {
   readonly lifecycle: ServerLifecycle<Request>
   /** `http.request.method` (`_OTHER` for unknown methods). */
   readonly method: string
+  /** `url.scheme` as resolved at start. */
+  readonly scheme: string
   /** Whether we started the span (and so end it), or enrich one opened before us. */
   readonly ownsSpan: boolean
   /** `performance.now()` at start, for the duration metric. */

@@ -28,6 +28,7 @@ const KIND_NAMES: Record<number, string> = {
   [SpanKind.CONSUMER]: 'consumer',
 }
 // One span must stay one line: control characters (newlines included) in names or values become spaces.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
 const NEEDS_QUOTES = /[\s"=]/
 

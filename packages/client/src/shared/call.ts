@@ -1,0 +1,86 @@
+import { context, createContextKey, trace, type Context, type Span } from '@opentelemetry/api'
+import { failOpen, reportFailure } from './guard'
+import { outgoingHeaders, type OutgoingHeaders } from './headers'
+import type { ClientSettings } from './options'
+import { endWithError, endWithStatus, startClientSpan } from './span'
+
+/**
+ * The key of `@opentelemetry/core`'s `suppressTracing()`. The API's `createContextKey` is
+ * `Symbol.for(description)`, so the same description yields the very same key without a dependency
+ * on `@opentelemetry/core`. The SDK's tracer returns a non-recording span under it and the W3C
+ * propagators inject nothing, so an http or undici instrumentation below us adds no second CLIENT span
+ * and leaves our headers alone.
+ */
+const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING')
+
+/** True when tracing is suppressed in `ctx` (an exporter's own requests, for one). */
+export function isTracingSuppressed(ctx: Context): boolean {
+  return ctx.getValue(SUPPRESS_TRACING_KEY) === true
+}
+
+/** One HTTP request as fetch or axios would send it, seen by the shared engine. */
+export interface OutgoingCall<R> {
+  readonly method: string
+  readonly url: URL
+  /** Our part: a copy of the request carrying `headers`; returns the real call, not yet made. */
+  prepare(headers: OutgoingHeaders): () => PromiseLike<R>
+  /** The call exactly as the caller asked, for when our instrumentation fails before the call. */
+  untouched(): PromiseLike<R>
+}
+
+/** How the engine reads a transport's outcome. */
+export interface Transport<R> {
+  statusOf(result: R): number | undefined
+  /** The response status an error carries (axios rejects 4xx/5xx), if any. */
+  statusOfError(error: unknown): number | undefined
+}
+
+/**
+ * Sends one HTTP request (one attempt, one redirect hop) as a CLIENT span child of the active span,
+ * with the trace headers `propagateTo` allows, and ends the span when the call settles. Fail open: if
+ * our part throws before the call, the caller's request goes out untouched; if it throws after, the
+ * caller still gets the real result or error.
+ */
+export function sendTraced<R>(
+  settings: ClientSettings,
+  call: OutgoingCall<R>,
+  transport: Transport<R>,
+  resendCount = 0,
+): Promise<R> {
+  const parent = context.active()
+  if (isTracingSuppressed(parent)) return Promise.resolve(call.untouched())
+  let span: Span | undefined
+  let send: () => PromiseLike<R>
+  let callContext: Context
+  try {
+    span = startClientSpan(settings, call.method, call.url, resendCount, parent)
+    const spanContext = span === undefined ? parent : trace.setSpan(parent, span)
+    send = call.prepare(outgoingHeaders(settings, spanContext, call.url))
+    callContext = settings.suppressNested ? spanContext.setValue(SUPPRESS_TRACING_KEY, true) : spanContext
+  } catch (error) {
+    reportFailure('client: preparing the call', error)
+    if (span !== undefined) failOpen('client: ending the span', () => span!.end(), undefined)
+    return Promise.resolve(call.untouched())
+  }
+
+  let pending: PromiseLike<R>
+  try {
+    pending = context.with(callContext, send)
+  } catch (error) {
+    // The caller's own fetch/adapter threw synchronously: record it, then let it reach the caller as is.
+    if (span !== undefined) failOpen('client: ending the span', () => endWithError(span!, error, undefined), undefined)
+    throw error
+  }
+  if (span === undefined) return Promise.resolve(pending)
+  const ended = span
+  return Promise.resolve(pending).then(
+    (result) => {
+      failOpen('client: ending the span', () => endWithStatus(ended, transport.statusOf(result)), undefined)
+      return result
+    },
+    (error: unknown) => {
+      failOpen('client: ending the span', () => endWithError(ended, error, transport.statusOfError(error)), undefined)
+      throw error
+    },
+  )
+}

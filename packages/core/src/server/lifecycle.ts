@@ -1,0 +1,530 @@
+import {
+  context,
+  INVALID_SPAN_CONTEXT,
+  isSpanContextValid,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Exception,
+  type Span,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import type { TLSSocket } from 'node:tls'
+import { resolveRequestId } from '../correlation/request-id'
+import { setRequestState, type RequestState } from '../correlation/request-state'
+import { parseSessionId, readCookie, SessionCounters } from '../correlation/session'
+import { trackOpenSpan, untrackSpan } from '../correlation/span-processor'
+import { applyUserId, ATTR_USER_ID, parseUserId } from '../correlation/user'
+import { warnOnce } from '../internal/diag'
+import { failOpen } from '../internal/guard'
+import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_REQUEST_ID,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_SESSION_ID,
+  ATTR_SESSION_OPERATION,
+  ATTR_SESSION_OPERATION_NUMBER,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+  EVENT_ABORTED,
+  normalizeMethod,
+  serverSpanName,
+  TRACERESPONSE_HEADER,
+} from './attributes'
+import { isPeerTrusted, resolveClientAddress, type ProxyTrust } from './client-address'
+import { lifecycleHooks, type LifecycleHooks } from './hooks'
+import { extractIncoming } from './incoming'
+import { ServerMetrics } from './metrics'
+import { resolveServerOptions, type CapturedHeader, type ResolvedServerOptions, type TraceweaveOptions } from './options'
+import { registerServerRequest } from './registry'
+import type { ServerAdapter, ServerLifecycle, ServerRequest } from './types'
+
+const ACCESS_CONTROL_EXPOSE_HEADERS = 'access-control-expose-headers'
+// Captured header values and the user agent are cut here: attributes are not a place for bulk data.
+const MAX_HEADER_ATTRIBUTE_LENGTH = 1024
+// Host header: a DNS name or IPv4 address, or a bracketed IPv6 address, then an optional port.
+const HOST_PATTERN = /^(?:\[([0-9A-Fa-f:.]{2,45})\]|([A-Za-z0-9.-]{1,253}))(?::([0-9]{1,5}))?$/
+
+/** Every traced response, to find its request from `res` in the shared listeners below. */
+const responses = new WeakMap<ServerResponse, ServerRequest<any>>()
+
+/**
+ * Builds the server lifecycle for one `traceweave()` call: options are resolved and checked here, once,
+ * and each request then runs through the returned object's moments.
+ *
+ * @example const lifecycle = createServerLifecycle(options, { framework: 'koa', readRoute: (ctx) => ctx._matchedRoute })
+ */
+export function createServerLifecycle<Request>(
+  options: TraceweaveOptions<Request> | undefined,
+  adapter: ServerAdapter<Request>,
+): ServerLifecycle<Request> {
+  return new Lifecycle(resolveServerOptions(options), adapter)
+}
+
+class Lifecycle<Request> implements ServerLifecycle<Request> {
+  private readonly sessions: SessionCounters
+  private readonly metrics = new ServerMetrics()
+  private readonly tracers = new TracerSource()
+  private readonly exposeNames: readonly string[]
+
+  constructor(
+    private readonly options: ResolvedServerOptions<Request>,
+    private readonly adapter: ServerAdapter<Request>,
+  ) {
+    this.sessions = new SessionCounters(options.maxSessions, options.hasher)
+    this.exposeNames = options.traceResponse ? [options.requestIdHeader, TRACERESPONSE_HEADER] : [options.requestIdHeader]
+  }
+
+  start(req: IncomingMessage, res: ServerResponse, request: Request, proxy: ProxyTrust): ServerRequest<Request> | undefined {
+    return failOpen('server.start', () => this.startRequest(req, res, request, proxy), undefined)
+  }
+
+  run<T>(serverRequest: ServerRequest<Request>, fn: () => T): T {
+    return context.with(serverRequest.context, fn)
+  }
+
+  routeKnown(serverRequest: ServerRequest<Request>, route: string): void {
+    if (serverRequest.ended || route === serverRequest.state.route) return
+    failOpen('server.routeKnown', () => this.applyRoute(serverRequest, route), undefined)
+  }
+
+  userKnown(serverRequest: ServerRequest<Request>, userId: string): void {
+    const valid = parseUserId(userId)
+    if (valid === undefined) return
+    failOpen(
+      'server.userKnown',
+      () => {
+        const hasher = this.options.hasher
+        applyUserId(serverRequest.state, valid, hasher === undefined ? valid : hasher(valid))
+        callHooks('onUser', serverRequest)
+      },
+      undefined,
+    )
+  }
+
+  beforeInject(serverRequest: ServerRequest<Request>): void {
+    failOpen(
+      'server.beforeInject',
+      () => {
+        this.refreshRoute(serverRequest)
+        callHooks('onBeforeInject', serverRequest)
+      },
+      undefined,
+    )
+  }
+
+  recordError(serverRequest: ServerRequest<Request>, error: unknown): void {
+    if (serverRequest.ended || error === serverRequest.lastError) return
+    failOpen(
+      'server.recordError',
+      () => {
+        // An error carrying a 4xx status (ctx.throw(404), http-errors) is the client's, not ours.
+        const status = statusOf(error)
+        if (status !== undefined && status < 500) return
+        serverRequest.lastError = error
+        serverRequest.span.recordException(toException(error))
+      },
+      undefined,
+    )
+  }
+
+  end(serverRequest: ServerRequest<Request>): void {
+    if (serverRequest.ended) return
+    serverRequest.ended = true
+    failOpen('server.end', () => this.finish(serverRequest), undefined)
+  }
+
+  /** Response starting (headers about to be written): last chance for route and response headers. */
+  responseStarting(serverRequest: ServerRequest<Request>): void {
+    this.refreshRoute(serverRequest)
+    this.setResponseHeaders(serverRequest)
+  }
+
+  private startRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: Request,
+    proxy: ProxyTrust,
+  ): ServerRequest<Request> | undefined {
+    const options = this.options
+    const path = pathOf(req)
+    if (this.isIgnored(path, request)) return undefined
+
+    const headers = req.headers
+    const method = normalizeMethod(req.method)
+    const requestId = resolveRequestId(headers[options.requestIdHeader])
+    const correlationAttributes: Record<string, string | number> = { [ATTR_REQUEST_ID]: requestId }
+    const state: RequestState = { requestId, correlationAttributes }
+    this.readSession(state, headers, request, serverSpanName(method, undefined))
+    this.readUser(state, request)
+
+    const tracer = this.tracers.current()
+    const active = context.active()
+    const existing = trace.getSpan(active)
+    const scheme = schemeOf(req, proxy)
+    let span: Span
+    let parent: Context
+    let ownsSpan = false
+    if (tracer === undefined) {
+      warnOnce(
+        'server.no-tracer',
+        'no TracerProvider is registered: traceweave passes requests through without spans (call setupTracing() first); request IDs still work',
+      )
+      span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+      parent = active
+    } else if (existing !== undefined && isServerSpan(existing) && options.existingServerSpan === 'enrich') {
+      // OpenTelemetry's http instrumentation opened the server span already: add to it, do not nest.
+      span = existing
+      parent = active
+      span.setAttributes(correlationAttributes)
+      this.captureHeaders(span, options.captureRequestHeaders, headers)
+    } else {
+      const nested = existing !== undefined && isServerSpan(existing)
+      const incoming = nested ? { context: active, link: undefined } : extractIncoming(headers, this.isTrusted(request))
+      parent = incoming.context
+      const attributes = this.startAttributes(req, method, path, scheme, proxy)
+      Object.assign(attributes, correlationAttributes)
+      // The record is in the parent context already, so a sampler sees the request at span start.
+      span = tracer.startSpan(
+        serverSpanName(method, undefined),
+        {
+          kind: SpanKind.SERVER,
+          attributes,
+          links: incoming.link === undefined ? undefined : [{ context: incoming.link }],
+        },
+        setRequestState(parent, state),
+      )
+      ownsSpan = true
+    }
+
+    const serverRequest: ServerRequest<Request> = {
+      state,
+      span,
+      context: trace.setSpan(setRequestState(parent, state), span),
+      request,
+      req,
+      res,
+      lifecycle: this,
+      method,
+      scheme,
+      ownsSpan,
+      startedAt: performance.now(),
+      ended: false,
+      lastError: undefined,
+      originalWriteHead: undefined,
+    }
+    registerServerRequest(serverRequest)
+    trackOpenSpan(state, span)
+    responses.set(res, serverRequest)
+    this.setResponseHeaders(serverRequest)
+    // Koa's error handler removes every header before it writes the error response; re-adding ours
+    // when the head is written keeps the request ID on error responses too.
+    serverRequest.originalWriteHead = res.writeHead
+    res.writeHead = traceweaveWriteHead as ServerResponse['writeHead']
+    res.once('close', onResponseClose)
+    // Callback-style middleware (body parsers) resumes from request stream events, which would run
+    // outside the request's context; binding the emitters keeps handlers after them inside it.
+    context.bind(serverRequest.context, req)
+    context.bind(serverRequest.context, res)
+    const adapterStarted = this.adapter.onStart
+    if (adapterStarted !== undefined) {
+      failOpen(`${this.adapter.framework}.onStart`, () => adapterStarted(serverRequest), undefined)
+    }
+    callHooks('onStart', serverRequest)
+    return serverRequest
+  }
+
+  private isIgnored(path: string, request: Request): boolean {
+    const { ignorePaths, ignorePatterns, ignoreRequest } = this.options
+    if (ignorePaths.has(path)) return true
+    for (const pattern of ignorePatterns) if (pattern.test(path)) return true
+    return ignoreRequest !== undefined && failOpen('options.ignore', () => ignoreRequest(request) === true, false)
+  }
+
+  private isTrusted(request: Request): boolean {
+    const trust = this.options.trustIncoming
+    if (typeof trust === 'boolean') return trust
+    // A policy that throws must not let a forged traceparent in: treat the caller as untrusted.
+    return failOpen('options.trustIncoming', () => trust(request) === true, false)
+  }
+
+  private readSession(state: RequestState, headers: IncomingHttpHeaders, request: Request, operation: string): void {
+    const source = this.options.session
+    if (source === undefined) return
+    let raw: unknown
+    if (source.kind === 'header') raw = headers[source.name]
+    else if (source.kind === 'cookie') raw = readCookie(headers.cookie, source.name)
+    else raw = failOpen('options.session.from', () => source.from(request), undefined)
+    const sessionId = parseSessionId(raw)
+    if (sessionId === undefined) return
+    const entry = this.sessions.next(sessionId)
+    state.sessionId = sessionId
+    state.sessionOperation = operation
+    state.sessionOperationNumber = entry.count
+    const attributes = state.correlationAttributes
+    attributes[ATTR_SESSION_ID] = entry.attributeValue
+    attributes[ATTR_SESSION_OPERATION] = operation
+    attributes[ATTR_SESSION_OPERATION_NUMBER] = entry.count
+  }
+
+  private readUser(state: RequestState, request: Request): void {
+    const read = this.options.user
+    if (read === undefined) return
+    const userId = parseUserId(failOpen('options.user', () => read(request), undefined))
+    if (userId === undefined) return
+    const hasher = this.options.hasher
+    state.userId = userId
+    state.correlationAttributes[ATTR_USER_ID] = hasher === undefined ? userId : hasher(userId)
+  }
+
+  private startAttributes(req: IncomingMessage, method: string, path: string, scheme: string, proxy: ProxyTrust): Attributes {
+    const headers = req.headers
+    const attributes: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: method,
+      [ATTR_URL_PATH]: path,
+      [ATTR_URL_SCHEME]: scheme,
+    }
+    if (method === '_OTHER' && req.method !== undefined) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = req.method
+    if (typeof req.httpVersion === 'string') attributes[ATTR_NETWORK_PROTOCOL_VERSION] = req.httpVersion
+    const forwardedHost = isPeerTrusted(req, proxy) ? firstListValue(headers['x-forwarded-host']) : undefined
+    const host = parseHost(forwardedHost ?? headers.host)
+    if (host !== undefined) {
+      attributes[ATTR_SERVER_ADDRESS] = host.address
+      attributes[ATTR_SERVER_PORT] = host.port ?? (scheme === 'https' ? 443 : 80)
+    }
+    const client = resolveClientAddress(req, proxy)
+    if (client !== undefined) attributes[ATTR_CLIENT_ADDRESS] = client
+    const userAgent = headers['user-agent']
+    if (typeof userAgent === 'string') attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent.slice(0, MAX_HEADER_ATTRIBUTE_LENGTH)
+    const captured = this.options.captureRequestHeaders
+    for (const header of captured) {
+      const value = headerAttribute(header, headers[header.name])
+      if (value !== undefined) attributes[header.attribute] = value
+    }
+    return attributes
+  }
+
+  private captureHeaders(span: Span, captured: readonly CapturedHeader[], headers: Record<string, unknown>): void {
+    for (const header of captured) {
+      const value = headerAttribute(header, headers[header.name])
+      if (value !== undefined) span.setAttribute(header.attribute, value)
+    }
+  }
+
+  private applyRoute(serverRequest: ServerRequest<Request>, route: string): void {
+    const { state, span } = serverRequest
+    state.route = route
+    const name = serverSpanName(serverRequest.method, route)
+    span.updateName(name)
+    span.setAttribute(ATTR_HTTP_ROUTE, route)
+    if (state.sessionId !== undefined) {
+      state.sessionOperation = name
+      state.correlationAttributes[ATTR_SESSION_OPERATION] = name
+      span.setAttribute(ATTR_SESSION_OPERATION, name)
+    }
+    callHooks('onRoute', serverRequest)
+  }
+
+  private refreshRoute(serverRequest: ServerRequest<Request>): void {
+    const readRoute = this.adapter.readRoute
+    if (readRoute === undefined) return
+    const route = readRoute(serverRequest.request)
+    if (typeof route === 'string' && route.length > 0 && route !== serverRequest.state.route) {
+      this.applyRoute(serverRequest, route)
+    }
+  }
+
+  private setResponseHeaders(serverRequest: ServerRequest<Request>): void {
+    const { res, state, span } = serverRequest
+    if (res.headersSent) return
+    const options = this.options
+    if (!res.hasHeader(options.requestIdHeader)) res.setHeader(options.requestIdHeader, state.requestId)
+    if (options.traceResponse && !res.hasHeader(TRACERESPONSE_HEADER)) {
+      const value = traceResponseValue(span)
+      if (value !== undefined) res.setHeader(TRACERESPONSE_HEADER, value)
+    }
+    if (options.exposeHeaders) exposeHeaders(res, this.exposeNames)
+  }
+
+  private finish(serverRequest: ServerRequest<Request>): void {
+    const { span, res, ownsSpan } = serverRequest
+    this.refreshRoute(serverRequest)
+    const recording = ownsSpan || span.isRecording()
+    // 'close' without a finished response: the client went away before we could answer.
+    if (!res.writableFinished && recording) span.addEvent(EVENT_ABORTED)
+    const status = res.headersSent ? res.statusCode : undefined
+    const errorType = status !== undefined && status >= 500 ? errorTypeOf(serverRequest.lastError, status) : undefined
+    if (ownsSpan) {
+      if (status !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status)
+      if (errorType !== undefined) {
+        span.setStatus({ code: SpanStatusCode.ERROR })
+        span.setAttribute(ATTR_ERROR_TYPE, errorType)
+      }
+    }
+    if (recording) this.captureHeaders(span, this.options.captureResponseHeaders, res.getHeaders())
+    callHooks('onEnd', serverRequest)
+    untrackSpan(span)
+    if (!ownsSpan) return
+    span.end()
+    if (this.options.metrics) this.recordDuration(serverRequest, status, errorType)
+  }
+
+  private recordDuration(serverRequest: ServerRequest<Request>, status: number | undefined, errorType: string | undefined): void {
+    const attributes: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: serverRequest.method,
+      [ATTR_URL_SCHEME]: serverRequest.scheme,
+    }
+    const route = serverRequest.state.route
+    if (route !== undefined) attributes[ATTR_HTTP_ROUTE] = route
+    if (status !== undefined) attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status
+    if (errorType !== undefined) attributes[ATTR_ERROR_TYPE] = errorType
+    const version = serverRequest.req.httpVersion
+    if (typeof version === 'string') attributes[ATTR_NETWORK_PROTOCOL_VERSION] = version
+    this.metrics.record((performance.now() - serverRequest.startedAt) / 1000, attributes)
+  }
+}
+
+/**
+ * The tracer of the TracerProvider registered now, or `undefined` when none is (the API's no-op).
+ * Looked up again only when the global provider changes.
+ */
+class TracerSource {
+  private delegate: unknown = TracerSource
+  private tracer: Tracer | undefined
+
+  current(): Tracer | undefined {
+    const provider = trace.getTracerProvider() as TracerProvider & {
+      getDelegate?(): TracerProvider
+      getDelegateTracer?(name: string, version?: string): Tracer | undefined
+    }
+    const delegate = typeof provider.getDelegate === 'function' ? provider.getDelegate() : provider
+    if (delegate !== this.delegate) {
+      this.delegate = delegate
+      this.tracer =
+        typeof provider.getDelegateTracer === 'function'
+          ? provider.getDelegateTracer(TRACER_NAME, TRACER_VERSION)
+          : provider.getTracer(TRACER_NAME, TRACER_VERSION)
+    }
+    return this.tracer
+  }
+}
+
+// Shared by every response (one function, no per-request closure): `this` is the response.
+function onResponseClose(this: ServerResponse): void {
+  const serverRequest = responses.get(this)
+  if (serverRequest !== undefined) serverRequest.lifecycle.end(serverRequest)
+}
+
+function traceweaveWriteHead(this: ServerResponse, ...args: unknown[]): unknown {
+  const serverRequest = responses.get(this)
+  const original = serverRequest?.originalWriteHead ?? Object.getPrototypeOf(this).writeHead
+  // Unwrap first (unless someone wrapped us in turn), so a second call goes straight to Node.
+  if (this.writeHead === (traceweaveWriteHead as unknown)) {
+    if (original === Object.getPrototypeOf(this).writeHead) delete (this as { writeHead?: unknown }).writeHead
+    else this.writeHead = original
+  }
+  if (serverRequest !== undefined && !serverRequest.ended) {
+    const lifecycle = serverRequest.lifecycle as Lifecycle<unknown>
+    failOpen('server.responseStarting', () => lifecycle.responseStarting(serverRequest), undefined)
+  }
+  return original.apply(this, args)
+}
+
+function callHooks(moment: keyof LifecycleHooks, serverRequest: ServerRequest<any>): void {
+  for (const hooks of lifecycleHooks) hooks[moment]?.(serverRequest)
+}
+
+function isServerSpan(span: Span): boolean {
+  // The API's Span hides the kind; SDK spans expose it as a property.
+  return (span as { kind?: unknown }).kind === SpanKind.SERVER && span.isRecording()
+}
+
+function pathOf(req: IncomingMessage): string {
+  // Connect-style frameworks rewrite req.url inside mounted routers; originalUrl keeps the full target.
+  const url = (req as { originalUrl?: unknown }).originalUrl
+  const target = typeof url === 'string' ? url : (req.url ?? '/')
+  const query = target.indexOf('?')
+  return query === -1 ? target : target.slice(0, query)
+}
+
+function schemeOf(req: IncomingMessage, proxy: ProxyTrust): string {
+  if (isPeerTrusted(req, proxy)) {
+    const forwarded = firstListValue(req.headers['x-forwarded-proto'])?.toLowerCase()
+    if (forwarded === 'http' || forwarded === 'https') return forwarded
+  }
+  return (req.socket as TLSSocket | undefined)?.encrypted === true ? 'https' : 'http'
+}
+
+function firstListValue(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > MAX_HEADER_ATTRIBUTE_LENGTH) return undefined
+  const comma = value.indexOf(',')
+  const first = (comma === -1 ? value : value.slice(0, comma)).trim()
+  return first.length > 0 ? first : undefined
+}
+
+function parseHost(value: unknown): { address: string; port: number | undefined } | undefined {
+  if (typeof value !== 'string' || value.length > 261) return undefined
+  const match = HOST_PATTERN.exec(value)
+  if (match === null) return undefined
+  const port = match[3] === undefined ? undefined : Number(match[3])
+  if (port !== undefined && port > 65535) return undefined
+  return { address: (match[1] ?? match[2]).toLowerCase(), port }
+}
+
+function headerAttribute(header: CapturedHeader, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined
+  if (header.redacted) return ['[REDACTED]']
+  const values = Array.isArray(value) ? value : [value]
+  return values.slice(0, 16).map((one) => String(one).slice(0, MAX_HEADER_ATTRIBUTE_LENGTH))
+}
+
+function traceResponseValue(span: Span): string | undefined {
+  const spanContext = span.spanContext()
+  if (!isSpanContextValid(spanContext)) return undefined
+  const flags = (spanContext.traceFlags & 0x03).toString(16).padStart(2, '0')
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`
+}
+
+function exposeHeaders(res: ServerResponse, names: readonly string[]): void {
+  const current = res.getHeader(ACCESS_CONTROL_EXPOSE_HEADERS)
+  const list = current === undefined ? '' : Array.isArray(current) ? current.join(', ') : String(current)
+  const present = new Set(list.split(',').map((name) => name.trim().toLowerCase()))
+  if (present.has('*')) return
+  const missing = names.filter((name) => !present.has(name))
+  if (missing.length === 0) return
+  res.setHeader(ACCESS_CONTROL_EXPOSE_HEADERS, list.trim().length === 0 ? missing.join(', ') : `${list}, ${missing.join(', ')}`)
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown }
+  const value = typeof status === 'number' ? status : statusCode
+  return typeof value === 'number' && value >= 400 && value <= 599 ? value : undefined
+}
+
+function toException(error: unknown): Exception {
+  if (error instanceof Error || typeof error === 'string') return error
+  return String(error)
+}
+
+function errorTypeOf(error: unknown, status: number): string {
+  if (error instanceof Error) {
+    const constructorName = error.constructor?.name
+    return typeof constructorName === 'string' && constructorName.length > 0 ? constructorName : error.name
+  }
+  return String(status)
+}

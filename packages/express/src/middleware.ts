@@ -1,0 +1,50 @@
+import { createServerLifecycle, type ProxyTrust, type ServerAdapter, type ServerRequest, type TraceweaveOptions } from '@traceweave/core'
+import { instrumentApp, records } from './routes'
+import type { ExpressErrorMiddleware, ExpressMiddleware, ExpressNext, ExpressRequest, ExpressResponse } from './types'
+
+// Express pushes the route from its router (see routes.ts), so the adapter needs no route reader.
+const EXPRESS_ADAPTER: ServerAdapter<ExpressRequest> = { framework: 'express', onStart: expressStarted }
+const TRUST_NONE: ProxyTrust = { trust: false }
+
+/**
+ * Traces every request of an Express 4 or 5 app: a SERVER span named `METHOD /route/:template`
+ * (mount patterns of nested routers included), request and session IDs, the user, and the
+ * `http.server.request.duration` metric. Mount it first; add {@link traceweaveErrors} after the routes.
+ * Options are checked here, at setup: an invalid one throws.
+ *
+ * @example app.use(traceweave({ user: (req) => req.get('x-user-id') }))
+ */
+export function traceweave(options: TraceweaveOptions<ExpressRequest> = {}): ExpressMiddleware {
+  const lifecycle = createServerLifecycle(options, EXPRESS_ADAPTER)
+  return function traceweaveMiddleware(req: ExpressRequest, res: ExpressResponse, next: ExpressNext): void {
+    const serverRequest = lifecycle.start(req, res, req, proxyTrustOf(req))
+    if (serverRequest === undefined) return next()
+    lifecycle.run(serverRequest, next)
+  }
+}
+
+/**
+ * Records errors that Express's router catches before they can reach a middleware mounted first,
+ * then passes them on untouched. Mount it after your routes and before your own error handlers.
+ *
+ * @example app.use(traceweaveErrors())
+ */
+export function traceweaveErrors(): ExpressErrorMiddleware {
+  return function traceweaveErrorHandler(error: unknown, req: ExpressRequest, _res: ExpressResponse, next: ExpressNext): void {
+    const record = records.get(req)
+    if (record !== undefined) record.serverRequest.lifecycle.recordError(record.serverRequest, error)
+    next(error)
+  }
+}
+
+// Runs inside the lifecycle's fail-open guard: route capture failing leaves the route unknown, no more.
+function expressStarted(serverRequest: ServerRequest<ExpressRequest>): void {
+  records.set(serverRequest.request, { serverRequest, mounts: [] })
+  instrumentApp(serverRequest.request.app)
+}
+
+function proxyTrustOf(req: ExpressRequest): ProxyTrust {
+  // Express compiles its `trust proxy` setting to (address, hop) => boolean: the rule req.ip follows.
+  const trust = req.app?.get?.('trust proxy fn')
+  return typeof trust === 'function' ? { trust } : TRUST_NONE
+}

@@ -1,0 +1,43 @@
+import { createServerLifecycle, type ProxyTrust, type ServerAdapter, type TraceweaveOptions } from '@traceweave/core'
+import type { KoaApplicationLike, KoaContext, KoaMiddleware, KoaNext } from './types'
+
+const TRUST_NONE: ProxyTrust = { trust: false }
+const KOA_ADAPTER: ServerAdapter<KoaContext> = { framework: 'koa', readRoute: readKoaRoute }
+
+/**
+ * Traces every request of a Koa 2 or 3 app: a SERVER span named `METHOD /route/:template` (from
+ * `@koa/router`, prefixes and nested routers included), request and session IDs, the user, and the
+ * `http.server.request.duration` metric. Mount it first: errors are recorded as they unwind through
+ * it and rethrown untouched to Koa's error handling. Options are checked here: an invalid one throws.
+ *
+ * @example app.use(traceweave({ user: (ctx) => ctx.get('x-user-id') }))
+ */
+export function traceweave(options: TraceweaveOptions<KoaContext> = {}): KoaMiddleware {
+  const lifecycle = createServerLifecycle(options, KOA_ADAPTER)
+  return async function traceweaveMiddleware(ctx: KoaContext, next: KoaNext): Promise<void> {
+    const serverRequest = lifecycle.start(ctx.req, ctx.res, ctx, proxyTrustOf(ctx.app))
+    if (serverRequest === undefined) {
+      await next()
+      return
+    }
+    try {
+      await lifecycle.run(serverRequest, next)
+    } catch (error) {
+      lifecycle.recordError(serverRequest, error)
+      throw error
+    }
+  }
+}
+
+// @koa/router leaves the matched layer's full path (prefixes included) on the context.
+function readKoaRoute(ctx: KoaContext): string | undefined {
+  const route = ctx._matchedRoute
+  return typeof route === 'string' ? route : undefined
+}
+
+function proxyTrustOf(app: KoaApplicationLike): ProxyTrust {
+  // The same rule as ctx.ip: with app.proxy, the left-most address of the proxy header (bounded by maxIpsCount).
+  if (app.proxy !== true) return TRUST_NONE
+  const header = typeof app.proxyIpHeader === 'string' ? app.proxyIpHeader.toLowerCase() : 'x-forwarded-for'
+  return { trust: true, forwardedForHeader: header, maxHops: app.maxIpsCount ?? 0 }
+}

@@ -1,0 +1,185 @@
+/**
+ * One table of requests, run against Express 4, Express 5, Koa 2 and Koa 3 apps with the same routes:
+ * every framework must give the same span names, attributes, statuses and headers.
+ */
+import { SpanStatusCode } from '@opentelemetry/api'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import request from 'supertest'
+import { buildApp, FRAMEWORKS, serverSpans, startMiddlewareTracing, waitForSpans, type Framework } from './support/middleware-apps'
+
+const TRACE_ID = '0af7651916cd43dd8448eb211c80319c'
+const PARENT = `00-${TRACE_ID}-b7ad6b7169203331-01`
+
+interface Row {
+  title: string
+  method: 'get' | 'post'
+  path: string
+  headers?: Record<string, string>
+  body?: unknown
+  status: number
+  name: string
+  route?: string
+  error?: boolean
+  exception?: boolean
+  /** Names of spans expected as children of the server span. */
+  children?: string[]
+}
+
+const TABLE: Row[] = [
+  { title: 'a route with a parameter', method: 'get', path: '/users/7?token=secret', status: 200, name: 'GET /users/:id', route: '/users/:id' },
+  {
+    title: 'nested routers with a mount parameter',
+    method: 'get',
+    path: '/api/teams/42/users/7',
+    status: 200,
+    name: 'GET /api/teams/:teamId/users/:id',
+    route: '/api/teams/:teamId/users/:id',
+  },
+  {
+    title: 'the root route of a nested router',
+    method: 'get',
+    path: '/api/teams/42',
+    status: 200,
+    name: 'GET /api/teams/:teamId',
+    route: '/api/teams/:teamId',
+  },
+  { title: 'no route (404)', method: 'get', path: '/nowhere/at/all', status: 404, name: 'GET' },
+  { title: 'a thrown error (500)', method: 'get', path: '/fail', status: 500, name: 'GET /fail', route: '/fail', error: true, exception: true },
+  { title: 'a client error (400)', method: 'get', path: '/bad', status: 400, name: 'GET /bad', route: '/bad' },
+  {
+    title: 'an async handler with a child span',
+    method: 'get',
+    path: '/async/9',
+    status: 200,
+    name: 'GET /async/:id',
+    route: '/async/:id',
+    children: ['load user'],
+  },
+  {
+    title: 'a JSON body parsed before the handler',
+    method: 'post',
+    path: '/echo',
+    body: { a: 1 },
+    status: 200,
+    name: 'POST /echo',
+    route: '/echo',
+    children: ['store body'],
+  },
+  {
+    title: 'hostile headers are ignored, never an error',
+    method: 'get',
+    path: '/users/1',
+    headers: {
+      traceparent: 'ff-zzzz-nope',
+      tracestate: '=,=,='.repeat(200),
+      'x-request-id': 'bad id with spaces',
+      'x-session-id': 'a;b',
+      'user-agent': 'x'.repeat(5000),
+    },
+    status: 200,
+    name: 'GET /users/:id',
+    route: '/users/:id',
+  },
+]
+
+/** What a user would compare: the server span's shape with per-run values normalized. */
+function describeServerSpan(spans: ReadableSpan[]): Record<string, unknown> {
+  const [server] = serverSpans(spans)
+  const attributes = { ...server.attributes }
+  expect(typeof attributes['server.port']).toBe('number')
+  delete attributes['server.port']
+  // IDs are random per request; their presence and shape are checked in the tests below.
+  delete attributes['request.id']
+  const children = spans
+    .filter((span) => span.parentSpanContext?.spanId === server.spanContext().spanId)
+    .map((span) => span.name)
+    .sort()
+  return {
+    name: server.name,
+    attributes,
+    status: server.status.code,
+    events: server.events.map((event) => event.name),
+    children,
+  }
+}
+
+describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
+  const tracing = startMiddlewareTracing()
+  const app = buildApp(framework)
+  afterEach(() => tracing.reset())
+  afterAll(() => tracing.shutdown())
+
+  test.each(TABLE)('$title', async (row) => {
+    let call = request(app)[row.method](row.path)
+    for (const [name, value] of Object.entries(row.headers ?? {})) call = call.set(name, value)
+    const response = await (row.body === undefined ? call : call.send(row.body as object))
+    expect(response.status).toBe(row.status)
+
+    const spans = await waitForSpans(tracing, (all) => serverSpans(all).length === 1)
+    const [server] = serverSpans(spans)
+    expect(server.name).toBe(row.name)
+    expect(server.attributes['http.route']).toBe(row.route)
+    expect(server.attributes['http.request.method']).toBe(row.method.toUpperCase())
+    expect(server.attributes['url.path']).toBe(row.path.split('?')[0])
+    expect(server.attributes['url.scheme']).toBe('http')
+    expect(server.attributes['http.response.status_code']).toBe(row.status)
+    expect(server.attributes['server.address']).toBe('127.0.0.1')
+    expect(server.attributes['network.protocol.version']).toBe('1.1')
+    expect(String(server.attributes['client.address'])).toMatch(/127\.0\.0\.1$/)
+    expect(server.status.code).toBe(row.error ? SpanStatusCode.ERROR : SpanStatusCode.UNSET)
+    expect(server.events.some((event) => event.name === 'exception')).toBe(row.exception === true)
+    // No query strings and no headers unless listed.
+    expect(JSON.stringify(server.attributes)).not.toContain('secret')
+    expect(Object.keys(server.attributes).filter((key) => key.includes('.header.'))).toEqual([])
+
+    // The request ID: generated when the caller's is invalid, echoed, on the span, on every child.
+    const requestId = response.headers['x-request-id']
+    expect(requestId).toMatch(/^[A-Za-z0-9._:-]{1,128}$/)
+    expect(server.attributes['request.id']).toBe(requestId)
+    for (const child of spans.filter((span) => span !== server)) {
+      expect(child.attributes['request.id']).toBe(requestId)
+      expect(child.spanContext().traceId).toBe(server.spanContext().traceId)
+    }
+    expect(describeServerSpan(spans).children).toEqual(row.children ?? [])
+    expect(server.attributes['session.id']).toBeUndefined()
+    expect(response.headers['traceresponse']).toBeUndefined()
+  })
+
+  test('continues a trusted caller trace and echoes a valid request ID', async () => {
+    const response = await request(app).get('/users/3').set('traceparent', PARENT).set('x-request-id', 'req-abc.1:2').expect(200)
+    expect(response.headers['x-request-id']).toBe('req-abc.1:2')
+    expect(response.body.requestId).toBe('req-abc.1:2')
+    const [server] = serverSpans(await waitForSpans(tracing, (all) => serverSpans(all).length === 1))
+    expect(server.spanContext().traceId).toBe(TRACE_ID)
+    expect(server.parentSpanContext?.spanId).toBe('b7ad6b7169203331')
+    expect(server.attributes['request.id']).toBe('req-abc.1:2')
+  })
+})
+
+test('all four frameworks produce identical server spans for the whole table', async () => {
+  const tracing = startMiddlewareTracing()
+  try {
+    const results: Record<string, unknown[]> = {}
+    for (const framework of FRAMEWORKS) {
+      const app = buildApp(framework)
+      results[framework] = []
+      for (const row of TABLE) {
+        tracing.reset()
+        let call = request(app)[row.method](row.path)
+        for (const [name, value] of Object.entries(row.headers ?? {})) call = call.set(name, value)
+        const response = await (row.body === undefined ? call : call.send(row.body as object))
+        const spans = await waitForSpans(tracing, (all) => serverSpans(all).length === 1)
+        results[framework].push({
+          status: response.status,
+          exposedHeaders: ['x-request-id', 'traceresponse'].filter((name) => name in response.headers),
+          span: describeServerSpan(spans),
+        })
+      }
+    }
+    expect(results.express5).toEqual(results.express4)
+    expect(results.koa2).toEqual(results.express4)
+    expect(results.koa3).toEqual(results.express4)
+  } finally {
+    await tracing.shutdown()
+  }
+})

@@ -1,0 +1,187 @@
+/**
+ * Equivalent Express 4, Express 5, Koa 2 and Koa 3 apps for the middleware tests: the same routes,
+ * built the way a user would, so one table of requests can run against all four.
+ */
+import { propagation, trace } from '@opentelemetry/api'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { CorrelationSpanProcessor, getRequestId, identifyUser, type TraceweaveOptions } from '@traceweave/core'
+import { traceweave as expressTraceweave, traceweaveErrors } from '@traceweave/express'
+import { traceweave as koaTraceweave } from '@traceweave/koa'
+import type { Server } from 'node:http'
+import { startTestTracing, type TestTracing } from './tracing'
+
+const express4 = require('express4') as typeof import('express')
+const express5 = require('express5') as typeof import('express')
+const Koa2 = require('koa2') as typeof import('koa')
+const Koa3 = require('koa3') as typeof import('koa')
+const KoaRouter = require('@koa/router').Router as typeof import('@koa/router').Router
+
+export type Framework = 'express4' | 'express5' | 'koa2' | 'koa3'
+export const FRAMEWORKS: readonly Framework[] = ['express4', 'express5', 'koa2', 'koa3']
+
+/** What supertest takes: an Express app or Koa's callback. */
+export type Handler = Parameters<typeof import('supertest')>[0]
+
+/** Anything the tests add on top of the shared routes, before the routes. */
+export interface AppExtras {
+  /** Express and Koa middleware that stands in for an auth layer calling identifyUser(). */
+  auth?: boolean
+}
+
+async function childWork(name: string): Promise<void> {
+  const tracer = trace.getTracer('test-app')
+  await tracer.startActiveSpan(name, async (span) => {
+    await new Promise((resolve) => setImmediate(resolve))
+    span.end()
+  })
+}
+
+/** Builds one framework's app with the shared routes and traceweave(options) mounted first. */
+export function buildApp(framework: Framework, options: TraceweaveOptions<any> = {}, extras: AppExtras = {}): Handler {
+  return framework.startsWith('express')
+    ? buildExpress(framework === 'express4' ? express4 : express5, options, extras)
+    : buildKoa(framework === 'koa2' ? Koa2 : Koa3, options, extras)
+}
+
+function buildExpress(express: typeof import('express'), options: TraceweaveOptions<any>, extras: AppExtras): Handler {
+  const app = express()
+  app.use(traceweave4or5(options))
+  if (extras.auth) {
+    app.use((req, _res, next) => {
+      const user = req.get('x-test-auth')
+      if (user !== undefined) identifyUser(user)
+      next()
+    })
+  }
+  app.use(express.json())
+  app.get('/users/:id', (req, res) => {
+    res.json({ id: req.params.id, requestId: getRequestId() })
+  })
+  const users = express.Router()
+  users.get('/users/:id', (req, res) => {
+    res.json({ id: req.params.id })
+  })
+  users.get('/', (_req, res) => {
+    res.json({ team: true })
+  })
+  const teams = express.Router()
+  teams.use('/teams/:teamId', users)
+  app.use('/api', teams)
+  app.get('/fail', () => {
+    throw new Error('boom')
+  })
+  app.get('/bad', (_req, res) => {
+    res.status(400).send('bad')
+  })
+  app.get('/async/:id', async (req, res) => {
+    await childWork('load user')
+    res.json({ id: req.params.id })
+  })
+  app.post('/echo', async (req, res) => {
+    await childWork('store body')
+    res.json(req.body)
+  })
+  app.get('/slow', (_req, res) => {
+    setTimeout(() => res.end('late'), 300)
+  })
+  app.use(traceweaveErrors())
+  app.use((_error: unknown, _req: unknown, res: import('express').Response, _next: unknown) => {
+    res.status(500).send('Internal Server Error')
+  })
+  return app
+}
+
+function traceweave4or5(options: TraceweaveOptions<any>) {
+  return expressTraceweave(options)
+}
+
+function buildKoa(Koa: typeof import('koa'), options: TraceweaveOptions<any>, extras: AppExtras): Handler {
+  const app = new Koa()
+  app.silent = true
+  app.use(koaTraceweave(options))
+  if (extras.auth) {
+    app.use(async (ctx, next) => {
+      const user = ctx.get('x-test-auth')
+      if (user !== '') identifyUser(user)
+      await next()
+    })
+  }
+  app.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.is('application/json')) {
+      let raw = ''
+      for await (const chunk of ctx.req) raw += chunk
+      ;(ctx.request as unknown as { body: unknown }).body = JSON.parse(raw)
+    }
+    await next()
+  })
+  const router = new KoaRouter()
+  router.get('/users/:id', (ctx) => {
+    ctx.body = { id: ctx.params.id, requestId: getRequestId() }
+  })
+  const users = new KoaRouter()
+  users.get('/users/:id', (ctx) => {
+    ctx.body = { id: ctx.params.id }
+  })
+  users.get('/', (ctx) => {
+    ctx.body = { team: true }
+  })
+  const teams = new KoaRouter()
+  teams.use('/teams/:teamId', users.routes())
+  router.use('/api', teams.routes())
+  router.get('/fail', () => {
+    throw new Error('boom')
+  })
+  router.get('/bad', (ctx) => {
+    ctx.status = 400
+    ctx.body = 'bad'
+  })
+  router.get('/async/:id', async (ctx) => {
+    await childWork('load user')
+    ctx.body = { id: ctx.params.id }
+  })
+  router.post('/echo', async (ctx) => {
+    await childWork('store body')
+    ctx.body = (ctx.request as unknown as { body: unknown }).body
+  })
+  router.get('/slow', async (ctx) => {
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    ctx.body = 'late'
+  })
+  app.use(router.routes())
+  return app.callback()
+}
+
+/** The real SDK with the correlation processor and the W3C propagator, registered globally. */
+export function startMiddlewareTracing(): TestTracing {
+  const tracing = startTestTracing({ spanProcessors: [new CorrelationSpanProcessor() as never] })
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+  return tracing
+}
+
+/** Finished spans of one test, with the server span found by kind. */
+export function serverSpans(spans: ReadableSpan[]): ReadableSpan[] {
+  return spans.filter((span) => span.kind === 1)
+}
+
+/** Waits until `predicate` holds for the finished spans (spans end on the response's close). */
+export async function waitForSpans(
+  tracing: TestTracing,
+  predicate: (spans: ReadableSpan[]) => boolean,
+): Promise<ReadableSpan[]> {
+  for (let i = 0; i < 200; i++) {
+    const spans = tracing.spans()
+    if (predicate(spans)) return spans
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  return tracing.spans()
+}
+
+/** Listens on 127.0.0.1 for tests that need a real socket (aborted clients). */
+export async function listen(handler: Handler): Promise<{ server: Server; port: number }> {
+  const { createServer } = await import('node:http')
+  const server = createServer(handler as never)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  return { server, port: typeof address === 'object' && address !== null ? address.port : 0 }
+}
