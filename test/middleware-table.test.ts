@@ -103,11 +103,13 @@ function describeServerSpan(spans: ReadableSpan[]): Record<string, unknown> {
   }
 }
 
+// One provider for the file: the API registers a global provider once.
+const tracing = startMiddlewareTracing()
+afterEach(() => tracing.reset())
+afterAll(() => tracing.shutdown())
+
 describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
-  const tracing = startMiddlewareTracing()
   const app = buildApp(framework)
-  afterEach(() => tracing.reset())
-  afterAll(() => tracing.shutdown())
 
   test.each(TABLE)('$title', async (row) => {
     let call = request(app)[row.method](row.path)
@@ -157,8 +159,7 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
 })
 
 test('all four frameworks produce identical server spans for the whole table', async () => {
-  const tracing = startMiddlewareTracing()
-  try {
+  {
     const results: Record<string, unknown[]> = {}
     for (const framework of FRAMEWORKS) {
       const app = buildApp(framework)
@@ -179,7 +180,5 @@ test('all four frameworks produce identical server spans for the whole table', a
     expect(results.express5).toEqual(results.express4)
     expect(results.koa2).toEqual(results.express4)
     expect(results.koa3).toEqual(results.express4)
-  } finally {
-    await tracing.shutdown()
   }
 })

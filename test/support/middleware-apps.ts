@@ -39,14 +39,34 @@ async function childWork(name: string): Promise<void> {
 
 /** Builds one framework's app with the shared routes and traceweave(options) mounted first. */
 export function buildApp(framework: Framework, options: TraceweaveOptions<any> = {}, extras: AppExtras = {}): Handler {
-  return framework.startsWith('express')
-    ? buildExpress(framework === 'express4' ? express4 : express5, options, extras)
-    : buildKoa(framework === 'koa2' ? Koa2 : Koa3, options, extras)
+  return buildAppWith(framework, options, extras).handler
 }
 
-function buildExpress(express: typeof import('express'), options: TraceweaveOptions<any>, extras: AppExtras): Handler {
+/** The app and, for tests of error delivery, the errors the app's own error handling received. */
+export function buildAppWith(
+  framework: Framework,
+  options: TraceweaveOptions<any> = {},
+  extras: AppExtras = {},
+): { handler: Handler; appErrors: unknown[] } {
+  const appErrors: unknown[] = []
+  const handler = buildAppInner(framework, options, extras, appErrors)
+  return { handler, appErrors }
+}
+
+function buildAppInner(framework: Framework, options: TraceweaveOptions<any>, extras: AppExtras, appErrors: unknown[]): Handler {
+  return framework.startsWith('express')
+    ? buildExpress(framework === 'express4' ? express4 : express5, options, extras, appErrors)
+    : buildKoa(framework === 'koa2' ? Koa2 : Koa3, options, extras, appErrors)
+}
+
+function buildExpress(
+  express: typeof import('express'),
+  options: TraceweaveOptions<any>,
+  extras: AppExtras,
+  appErrors: unknown[],
+): Handler {
   const app = express()
-  app.use(traceweave4or5(options))
+  app.use(expressTraceweave(options))
   if (extras.auth) {
     app.use((req, _res, next) => {
       const user = req.get('x-test-auth')
@@ -85,20 +105,31 @@ function buildExpress(express: typeof import('express'), options: TraceweaveOpti
   app.get('/slow', (_req, res) => {
     setTimeout(() => res.end('late'), 300)
   })
+  app.get('/late-user', async (_req, res) => {
+    await lateUser()
+    res.json({ ok: true })
+  })
   app.use(traceweaveErrors())
-  app.use((_error: unknown, _req: unknown, res: import('express').Response, _next: unknown) => {
+  app.use((error: unknown, _req: unknown, res: import('express').Response, _next: unknown) => {
+    appErrors.push(error)
     res.status(500).send('Internal Server Error')
   })
   return app
 }
 
-function traceweave4or5(options: TraceweaveOptions<any>) {
-  return expressTraceweave(options)
+/** A span opened before the user is known and ended after, then one started after: both get user.id. */
+async function lateUser(): Promise<void> {
+  const tracer = trace.getTracer('test-app')
+  const before = tracer.startSpan('opened before identify')
+  identifyUser('late-user')
+  before.end()
+  await childWork('after identify')
 }
 
-function buildKoa(Koa: typeof import('koa'), options: TraceweaveOptions<any>, extras: AppExtras): Handler {
+function buildKoa(Koa: typeof import('koa'), options: TraceweaveOptions<any>, extras: AppExtras, appErrors: unknown[]): Handler {
   const app = new Koa()
   app.silent = true
+  app.on('error', (error) => appErrors.push(error))
   app.use(koaTraceweave(options))
   if (extras.auth) {
     app.use(async (ctx, next) => {
@@ -147,6 +178,10 @@ function buildKoa(Koa: typeof import('koa'), options: TraceweaveOptions<any>, ex
   router.get('/slow', async (ctx) => {
     await new Promise((resolve) => setTimeout(resolve, 300))
     ctx.body = 'late'
+  })
+  router.get('/late-user', async (ctx) => {
+    await lateUser()
+    ctx.body = { ok: true }
   })
   app.use(router.routes())
   return app.callback()
