@@ -5,7 +5,14 @@
 import { SpanStatusCode } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import request from 'supertest'
-import { buildApp, FRAMEWORKS, serverSpans, startMiddlewareTracing, waitForSpans, type Framework } from './support/middleware-apps'
+import {
+  buildApp,
+  FRAMEWORKS,
+  serverSpans,
+  startMiddlewareTracing,
+  waitForSpans,
+  type Framework,
+} from './support/middleware-apps'
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c'
 const PARENT = `00-${TRACE_ID}-b7ad6b7169203331-01`
@@ -26,7 +33,14 @@ interface Row {
 }
 
 const TABLE: Row[] = [
-  { title: 'a route with a parameter', method: 'get', path: '/users/7?token=secret', status: 200, name: 'GET /users/:id', route: '/users/:id' },
+  {
+    title: 'a route with a parameter',
+    method: 'get',
+    path: '/users/7?token=secret',
+    status: 200,
+    name: 'GET /users/:id',
+    route: '/users/:id',
+  },
   {
     title: 'nested routers with a mount parameter',
     method: 'get',
@@ -44,8 +58,24 @@ const TABLE: Row[] = [
     route: '/api/teams/:teamId',
   },
   { title: 'no route (404)', method: 'get', path: '/nowhere/at/all', status: 404, name: 'GET' },
-  { title: 'a thrown error (500)', method: 'get', path: '/fail', status: 500, name: 'GET /fail', route: '/fail', error: true, exception: true },
-  { title: 'a client error (400)', method: 'get', path: '/bad', status: 400, name: 'GET /bad', route: '/bad' },
+  {
+    title: 'a thrown error (500)',
+    method: 'get',
+    path: '/fail',
+    status: 500,
+    name: 'GET /fail',
+    route: '/fail',
+    error: true,
+    exception: true,
+  },
+  {
+    title: 'a client error (400)',
+    method: 'get',
+    path: '/bad',
+    status: 400,
+    name: 'GET /bad',
+    route: '/bad',
+  },
   {
     title: 'an async handler with a child span',
     method: 'get',
@@ -148,7 +178,11 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
   })
 
   test('continues a trusted caller trace and echoes a valid request ID', async () => {
-    const response = await request(app).get('/users/3').set('traceparent', PARENT).set('x-request-id', 'req-abc.1:2').expect(200)
+    const response = await request(app)
+      .get('/users/3')
+      .set('traceparent', PARENT)
+      .set('x-request-id', 'req-abc.1:2')
+      .expect(200)
     expect(response.headers['x-request-id']).toBe('req-abc.1:2')
     expect(response.body.requestId).toBe('req-abc.1:2')
     const [server] = serverSpans(await waitForSpans(tracing, (all) => serverSpans(all).length === 1))

@@ -30,7 +30,11 @@ export async function startService(name: string, handler: ServiceHandler): Promi
     const path = req.url ?? '/'
     requests.push({ method: req.method ?? 'GET', path, headers: { ...req.headers } })
     const parent = propagation.extract(ROOT_CONTEXT, req.headers)
-    const span = tracer.startSpan(`${req.method} ${path.split('?')[0]}`, { kind: SpanKind.SERVER, attributes: { service: name } }, parent)
+    const span = tracer.startSpan(
+      `${req.method} ${path.split('?')[0]}`,
+      { kind: SpanKind.SERVER, attributes: { service: name } },
+      parent,
+    )
     const incomingId = req.headers['x-request-id']
     const requestId = typeof incomingId === 'string' ? incomingId : `${name}-${++generatedIds}`
     const ctx = setRequestState(trace.setSpan(parent, span), { requestId, correlationAttributes: {} })
@@ -62,7 +66,12 @@ export async function startService(name: string, handler: ServiceHandler): Promi
 }
 
 /** Sends a JSON body. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   res.writeHead(status, { 'content-type': 'application/json', ...headers })
   res.end(JSON.stringify(body))
 }

@@ -5,10 +5,15 @@
 import { propagation, trace } from '@opentelemetry/api'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { CorrelationSpanProcessor, getRequestId, identifyUser, type TraceweaveOptions } from '@traceweave/core'
+import {
+  CorrelationSpanProcessor,
+  getRequestId,
+  identifyUser,
+  type TraceweaveOptions,
+} from '@traceweave/core'
 import { traceweave as expressTraceweave, traceweaveErrors } from '@traceweave/express'
 import { traceweave as koaTraceweave } from '@traceweave/koa'
-import type { Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import { startTestTracing, type TestTracing } from './tracing'
 
 const express4 = require('express4') as typeof import('express')
@@ -38,7 +43,11 @@ async function childWork(name: string): Promise<void> {
 }
 
 /** Builds one framework's app with the shared routes and traceweave(options) mounted first. */
-export function buildApp(framework: Framework, options: TraceweaveOptions<any> = {}, extras: AppExtras = {}): Handler {
+export function buildApp(
+  framework: Framework,
+  options: TraceweaveOptions<any> = {},
+  extras: AppExtras = {},
+): Handler {
   return buildAppWith(framework, options, extras).handler
 }
 
@@ -53,7 +62,12 @@ export function buildAppWith(
   return { handler, appErrors }
 }
 
-function buildAppInner(framework: Framework, options: TraceweaveOptions<any>, extras: AppExtras, appErrors: unknown[]): Handler {
+function buildAppInner(
+  framework: Framework,
+  options: TraceweaveOptions<any>,
+  extras: AppExtras,
+  appErrors: unknown[],
+): Handler {
   return framework.startsWith('express')
     ? buildExpress(framework === 'express4' ? express4 : express5, options, extras, appErrors)
     : buildKoa(framework === 'koa2' ? Koa2 : Koa3, options, extras, appErrors)
@@ -126,7 +140,12 @@ async function lateUser(): Promise<void> {
   await childWork('after identify')
 }
 
-function buildKoa(Koa: typeof import('koa'), options: TraceweaveOptions<any>, extras: AppExtras, appErrors: unknown[]): Handler {
+function buildKoa(
+  Koa: typeof import('koa'),
+  options: TraceweaveOptions<any>,
+  extras: AppExtras,
+  appErrors: unknown[],
+): Handler {
   const app = new Koa()
   app.silent = true
   app.on('error', (error) => appErrors.push(error))
@@ -214,7 +233,6 @@ export async function waitForSpans(
 
 /** Listens on 127.0.0.1 for tests that need a real socket (aborted clients). */
 export async function listen(handler: Handler): Promise<{ server: Server; port: number }> {
-  const { createServer } = await import('node:http')
   const server = createServer(handler as never)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()

@@ -73,10 +73,19 @@ const axiosTransport: RetryTransport<AxiosResponseLike> = {
 /** The header record axios's adapter reads, copied: an `AxiosHeaders` clone or a plain object. */
 function copyAxiosHeaders(original: unknown, add: OutgoingHeaders): { headers: unknown; written: string[] } {
   const written: string[] = []
-  const source = original as { constructor?: new (init: unknown) => unknown; set?: unknown; has?: unknown } | undefined
-  if (source !== undefined && source !== null && typeof source.set === 'function' && typeof source.has === 'function') {
+  const source = original as
+    { constructor?: new (init: unknown) => unknown; set?: unknown; has?: unknown } | undefined
+  if (
+    source !== undefined &&
+    source !== null &&
+    typeof source.set === 'function' &&
+    typeof source.has === 'function'
+  ) {
     // AxiosHeaders: `new AxiosHeaders(headers)` copies; its set/has ignore case.
-    const copy = new source.constructor!(source) as { set(name: string, value: string): void; has(name: string): boolean }
+    const copy = new source.constructor!(source) as {
+      set(name: string, value: string): void
+      has(name: string): boolean
+    }
     for (const [name, value] of Object.entries(add.replace)) {
       copy.set(name, value)
       written.push(name)
@@ -109,7 +118,10 @@ function copyAxiosHeaders(original: unknown, add: OutgoingHeaders): { headers: u
 function requestUrl(instance: AxiosInstanceLike, config: AxiosConfigLike): URL {
   // getUri applies baseURL and params exactly as the request will; relative URLs resolve the way
   // axios's node adapter resolves them.
-  const uri = typeof instance.getUri === 'function' ? instance.getUri(config) : `${config.baseURL ?? ''}${config.url ?? ''}`
+  const uri =
+    typeof instance.getUri === 'function'
+      ? instance.getUri(config)
+      : `${config.baseURL ?? ''}${config.url ?? ''}`
   return new URL(uri, 'http://localhost')
 }
 
@@ -158,7 +170,11 @@ export function traceAxios(instance: AxiosInstanceLike, options: TraceAxiosOptio
       reportFailure('traceAxios: reading the request', error)
       return adapter(config)
     }
-    const request = { method, replayable: isReplayableData(config.data), signal: abortSignalOf(config.signal) }
+    const request = {
+      method,
+      replayable: isReplayableData(config.data),
+      signal: abortSignalOf(config.signal),
+    }
     return sendWithRetry(settings, request, axiosTransport, (resendCount) =>
       sendTraced(settings, axiosCall(settings, adapter, config, method, url), axiosTransport, resendCount),
     )
@@ -175,7 +191,11 @@ export function traceAxios(instance: AxiosInstanceLike, options: TraceAxiosOptio
 
 function isReplayableData(data: unknown): boolean {
   // Streams are read once; strings, buffers, plain objects (serialized already by now) can be re-sent.
-  return !(typeof data === 'object' && data !== null && typeof (data as { pipe?: unknown }).pipe === 'function')
+  return !(
+    typeof data === 'object' &&
+    data !== null &&
+    typeof (data as { pipe?: unknown }).pipe === 'function'
+  )
 }
 
 function abortSignalOf(signal: unknown): AbortSignal | undefined {
@@ -199,7 +219,11 @@ function axiosCall(
       const written = copy.written.map((name) => name.toLowerCase())
       const next: AxiosConfigLike = { ...config, headers: copy.headers }
       if (written.length > 0) {
-        next.beforeRedirect = function stripTraceHeadersOnRedirect(redirectOptions, responseDetails, requestDetails) {
+        next.beforeRedirect = function stripTraceHeadersOnRedirect(
+          redirectOptions,
+          responseDetails,
+          requestDetails,
+        ) {
           try {
             const target = new URL(String(redirectOptions.href))
             if (!settings.propagateTo(target)) deleteHeaders(redirectOptions.headers, written)

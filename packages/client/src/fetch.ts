@@ -92,7 +92,8 @@ function describeFetch(input: unknown, init: unknown): FetchRequest | undefined 
     headers: (options?.headers as HeadersInitLike | undefined) ?? request?.headers,
     body,
     // A Request's body is a stream that can be read once; init bodies of these kinds can be re-sent.
-    replayable: options !== undefined && 'body' in options ? isReplayableBody(body) : (request?.body ?? null) === null,
+    replayable:
+      options !== undefined && 'body' in options ? isReplayableBody(body) : (request?.body ?? null) === null,
     signal: (options?.signal as AbortSignal | null | undefined) ?? request?.signal,
     redirect: String(options?.redirect ?? request?.redirect ?? 'follow'),
   }
@@ -130,7 +131,9 @@ export function traceFetch<F extends FetchFunction = typeof fetch>(
   const settings = resolveClientOptions('traceFetch', options)
   const { followRedirects = 'native' } = options
   if (followRedirects !== 'native' && followRedirects !== 'traced') {
-    throw new TypeError(`traceFetch.followRedirects must be 'native' or 'traced', got ${String(followRedirects)}`)
+    throw new TypeError(
+      `traceFetch.followRedirects must be 'native' or 'traced', got ${String(followRedirects)}`,
+    )
   }
 
   const tracedFetch = function tracedFetch(input: unknown, init?: unknown): Promise<unknown> {
@@ -173,7 +176,12 @@ function hopCall(
   request: FetchRequest,
   hop: { url: URL; method: string; body: unknown; headers: HeadersInitLike | undefined; first: boolean },
 ): OutgoingCall<Response> {
-  const base = { ...request.init, method: hop.method, redirect: 'manual', signal: request.signal ?? undefined }
+  const base = {
+    ...request.init,
+    method: hop.method,
+    redirect: 'manual',
+    signal: request.signal ?? undefined,
+  }
   const input = hop.first ? request.input : hop.url.href
   const bodyInit = hop.body === undefined || hop.body === null ? {} : { body: hop.body }
   return {
@@ -196,9 +204,18 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 // Dropped when a redirect changes origin, as the Fetch spec and browsers do.
 const CROSS_ORIGIN_DROPPED = new Set(['authorization', 'cookie', 'proxy-authorization'])
 // Dropped when a redirect turns the request into a GET without a body.
-const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'])
+const BODY_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'content-location',
+])
 
-function withoutHeaders(headers: HeadersInitLike | undefined, drop: ReadonlySet<string>): HeadersInitLike | undefined {
+function withoutHeaders(
+  headers: HeadersInitLike | undefined,
+  drop: ReadonlySet<string>,
+): HeadersInitLike | undefined {
   if (headers === undefined) return undefined
   const copy = new Headers(headers as unknown as Headers)
   for (const name of drop) copy.delete(name)
@@ -216,9 +233,20 @@ async function followRedirectsTraced(
   request: FetchRequest,
   resendCount: number,
 ): Promise<Response> {
-  let hop = { url: request.url, method: request.method, body: request.body, headers: request.headers, first: true }
+  let hop = {
+    url: request.url,
+    method: request.method,
+    body: request.body,
+    headers: request.headers,
+    first: true,
+  }
   for (let redirects = 0; ; redirects++) {
-    const response: Response = await sendTraced(settings, hopCall(fetchImpl, request, hop), fetchTransport, resendCount)
+    const response: Response = await sendTraced(
+      settings,
+      hopCall(fetchImpl, request, hop),
+      fetchTransport,
+      resendCount,
+    )
     const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null
     if (location === null) return response
     let next: URL
@@ -258,7 +286,8 @@ let globalUndo: (() => void) | undefined
 export function instrumentGlobalFetch(options: TraceFetchOptions = {}): () => void {
   if (globalUndo !== undefined && tracedFetches.has(globalThis.fetch)) return globalUndo
   const original = globalThis.fetch
-  if (typeof original !== 'function') throw new TypeError('instrumentGlobalFetch: globalThis.fetch is not a function')
+  if (typeof original !== 'function')
+    throw new TypeError('instrumentGlobalFetch: globalThis.fetch is not a function')
   if (tracedFetches.has(original)) return () => {} // someone installed a traced fetch by hand: leave it
   const traced = traceFetch(original, options)
   globalThis.fetch = traced

@@ -70,7 +70,6 @@ export type { SpanProcessorLike } from './correlation/span-processor'
 
 // server: the framework-neutral lifecycle the Express and Koa adapters share
 export { createServerLifecycle } from './server/lifecycle'
-export { beforeOutgoingInject } from './server/registry'
 export type { ServerAdapter, ServerLifecycle, ServerRequest } from './server/types'
 export type { ProxyTrust } from './server/client-address'
 export type {
@@ -79,3 +78,6 @@ export type {
   CaptureHeadersOptions,
   HashIdsOptions,
 } from './server/options'
+
+// on/off switch shared by setupTracing() and the middlewares
+export { isTracingDisabled, setTracingDisabled } from './internal/disabled'

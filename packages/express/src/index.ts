@@ -6,6 +6,12 @@
  */
 
 export { traceweave, traceweaveErrors } from './middleware'
-export type { ExpressRequest, ExpressResponse, ExpressNext, ExpressMiddleware, ExpressErrorMiddleware } from './types'
+export type {
+  ExpressRequest,
+  ExpressResponse,
+  ExpressNext,
+  ExpressMiddleware,
+  ExpressErrorMiddleware,
+} from './types'
 export { identifyUser, getRequestId, CorrelationSpanProcessor } from '@traceweave/core'
 export type { TraceweaveOptions } from '@traceweave/core'

@@ -1,6 +1,18 @@
-import { createServerLifecycle, type ProxyTrust, type ServerAdapter, type ServerRequest, type TraceweaveOptions } from '@traceweave/core'
+import {
+  createServerLifecycle,
+  type ProxyTrust,
+  type ServerAdapter,
+  type ServerRequest,
+  type TraceweaveOptions,
+} from '@traceweave/core'
 import { instrumentApp, records } from './routes'
-import type { ExpressErrorMiddleware, ExpressMiddleware, ExpressNext, ExpressRequest, ExpressResponse } from './types'
+import type {
+  ExpressErrorMiddleware,
+  ExpressMiddleware,
+  ExpressNext,
+  ExpressRequest,
+  ExpressResponse,
+} from './types'
 
 // Express pushes the route from its router (see routes.ts), so the adapter needs no route reader.
 const EXPRESS_ADAPTER: ServerAdapter<ExpressRequest> = { framework: 'express', onStart: expressStarted }
@@ -30,7 +42,12 @@ export function traceweave(options: TraceweaveOptions<ExpressRequest> = {}): Exp
  * @example app.use(traceweaveErrors())
  */
 export function traceweaveErrors(): ExpressErrorMiddleware {
-  return function traceweaveErrorHandler(error: unknown, req: ExpressRequest, _res: ExpressResponse, next: ExpressNext): void {
+  return function traceweaveErrorHandler(
+    error: unknown,
+    req: ExpressRequest,
+    _res: ExpressResponse,
+    next: ExpressNext,
+  ): void {
     const record = records.get(req)
     if (record !== undefined) record.serverRequest.lifecycle.recordError(record.serverRequest, error)
     next(error)

@@ -88,7 +88,12 @@ function instrumentLayer(layer: LayerLike): void {
 }
 
 function wrapRoute(original: Handle): Handle {
-  const wrapper = function traceweaveRoute(this: unknown, req: ExpressRequest, res: unknown, next: (error?: unknown) => void) {
+  const wrapper = function traceweaveRoute(
+    this: unknown,
+    req: ExpressRequest,
+    res: unknown,
+    next: (error?: unknown) => void,
+  ) {
     const record = records.get(req)
     if (record !== undefined) routeEntered(record, req)
     return original.call(this, req, res, next)
@@ -112,7 +117,12 @@ function routeEntered(record: ExpressRecord, req: ExpressRequest): void {
 
 function wrapMount(layer: LayerLike, original: RouterLike): Handle {
   const readPattern = mountPatternReader(layer)
-  const wrapper = function traceweaveRouter(this: unknown, req: ExpressRequest, res: unknown, next: (error?: unknown) => void) {
+  const wrapper = function traceweaveRouter(
+    this: unknown,
+    req: ExpressRequest,
+    res: unknown,
+    next: (error?: unknown) => void,
+  ) {
     const record = records.get(req)
     if (record === undefined) return original.call(this, req, res, next)
     const mounts = record.mounts
@@ -145,7 +155,9 @@ function readRawPath(layer: LayerLike): string | undefined {
 }
 
 function readStaticPath(layer: LayerLike): string | undefined {
-  return Array.isArray(layer.keys) && layer.keys.length === 0 && typeof layer.path === 'string' ? layer.path : undefined
+  return Array.isArray(layer.keys) && layer.keys.length === 0 && typeof layer.path === 'string'
+    ? layer.path
+    : undefined
 }
 
 /** Express 4: the matched path with each parameter's value replaced by `:name`. */

@@ -16,4 +16,9 @@ export type ExpressNext = (error?: unknown) => void
 export type ExpressMiddleware = (req: ExpressRequest, res: ExpressResponse, next: ExpressNext) => void
 
 /** An error middleware (four parameters), as `app.use()` takes it after the routes. */
-export type ExpressErrorMiddleware = (error: unknown, req: ExpressRequest, res: ExpressResponse, next: ExpressNext) => void
+export type ExpressErrorMiddleware = (
+  error: unknown,
+  req: ExpressRequest,
+  res: ExpressResponse,
+  next: ExpressNext,
+) => void

@@ -1,8 +1,53 @@
-import { createServerLifecycle, type ProxyTrust, type ServerAdapter, type TraceweaveOptions } from '@traceweave/core'
+import {
+  createServerLifecycle,
+  type ProxyTrust,
+  type ServerAdapter,
+  type ServerRequest,
+  type TraceweaveOptions,
+} from '@traceweave/core'
 import type { KoaApplicationLike, KoaContext, KoaMiddleware, KoaNext } from './types'
 
 const TRUST_NONE: ProxyTrust = { trust: false }
-const KOA_ADAPTER: ServerAdapter<KoaContext> = { framework: 'koa', readRoute: readKoaRoute }
+const KOA_ADAPTER: ServerAdapter<KoaContext> = {
+  framework: 'koa',
+  readRoute: readKoaRoute,
+  onStart: observeRoute,
+}
+
+// The route each traced context's router matched, and the request it belongs to.
+const matchedRoutes = new WeakMap<KoaContext, string>()
+const serverRequests = new WeakMap<KoaContext, ServerRequest<KoaContext>>()
+
+/**
+ * @koa/router writes the matched route (prefixes included) to `ctx._matchedRoute` just before the
+ * route's handlers run. Observing that write makes it the "route known" moment, so spans the handlers
+ * start already see the final span name. Runs in the lifecycle's fail-open guard.
+ */
+function observeRoute(serverRequest: ServerRequest<KoaContext>): void {
+  const ctx = serverRequest.request
+  serverRequests.set(ctx, serverRequest)
+  Object.defineProperty(ctx, '_matchedRoute', {
+    configurable: true,
+    enumerable: true,
+    get: getMatchedRoute,
+    set: setMatchedRoute,
+  })
+}
+
+// Shared accessors (no per-request closures): `this` is the context.
+function getMatchedRoute(this: KoaContext): string | undefined {
+  return matchedRoutes.get(this)
+}
+
+function setMatchedRoute(this: KoaContext, route: unknown): void {
+  if (typeof route !== 'string') {
+    matchedRoutes.delete(this)
+    return
+  }
+  matchedRoutes.set(this, route)
+  const serverRequest = serverRequests.get(this)
+  if (serverRequest !== undefined) serverRequest.lifecycle.routeKnown(serverRequest, route)
+}
 
 /**
  * Traces every request of a Koa 2 or 3 app: a SERVER span named `METHOD /route/:template` (from

@@ -5,7 +5,9 @@
  * @packageDocumentation
  */
 
-export { setupTracing, isTracingDisabled } from './setup'
+export { setupTracing } from './setup'
+/** Re-exported from @traceweave/core: `true` when tracing is off (`disabled: true` or `OTEL_SDK_DISABLED`). */
+export { isTracingDisabled } from '@traceweave/core'
 export type { TracingHandle, MemoryTracingHandle, TracingProvider, TracingStats } from './setup'
 export type {
   SetupTracingOptions,

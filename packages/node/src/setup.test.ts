@@ -420,10 +420,14 @@ describe('disabled', () => {
     expect(tracing.memory.getFinishedSpans()).toHaveLength(1)
   })
 
-  it('reports OTEL_SDK_DISABLED through isTracingDisabled() even before setup', () => {
+  it('reports OTEL_SDK_DISABLED through isTracingDisabled() even before setup (read once per process)', () => {
     expect(isTracingDisabled()).toBe(false)
     process.env.OTEL_SDK_DISABLED = 'true'
-    expect(isTracingDisabled()).toBe(true)
+    jest.isolateModules(() => {
+      // A fresh process (module registry) reads the variable at its first check.
+      const fresh = require('@traceweave/core') as typeof import('@traceweave/core')
+      expect(fresh.isTracingDisabled()).toBe(true)
+    })
   })
 })
 

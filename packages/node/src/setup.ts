@@ -17,11 +17,11 @@ import {
 } from '@opentelemetry/resources'
 import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
-import { CorrelationSpanProcessor, TraceweaveSampler } from '@traceweave/core'
+import { CorrelationSpanProcessor, TraceweaveSampler, setTracingDisabled } from '@traceweave/core'
 import { logger } from './diag'
 import { createExportPipeline } from './exporters'
 import { MemorySpanExporter, type MemorySpans } from './exporters/memory'
-import { isDisabledByEnv, resolveConfig, type ResolvedConfig, type SetupTracingOptions } from './options'
+import { resolveConfig, type ResolvedConfig, type SetupTracingOptions } from './options'
 import { createPropagator } from './propagators'
 import { createSampler } from './sampling'
 import { detectServiceName } from './service-name'
@@ -162,6 +162,7 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
     ? installExitFlush({ flush: () => provider.forceFlush(), timeoutMillis: config.exitTimeoutMillis })
     : () => {}
   live = { disabled: false }
+  setTracingDisabled(false)
   const state = live
 
   let stopping: Promise<void> | undefined
@@ -179,26 +180,15 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
         // setupTracing() may run while the exporters are still draining.
         removeSignalListeners()
         unregister()
-        if (live === state) live = undefined
+        if (live === state) {
+          live = undefined
+          setTracingDisabled(undefined)
+        }
         return reportRejection('shutdown', provider.shutdown())
       })()
       return stopping
     },
   }
-}
-
-/**
- * `true` when tracing is deliberately off: the live setup was made with `disabled: true`, or no setup
- * is live and `OTEL_SDK_DISABLED=true`. Middlewares check it once when they are created and then pass
- * requests through untouched.
- *
- * @example
- * ```ts
- * if (isTracingDisabled()) console.log('tracing is off (OTEL_SDK_DISABLED)')
- * ```
- */
-export function isTracingDisabled(): boolean {
-  return live ? live.disabled : isDisabledByEnv()
 }
 
 /**
@@ -274,6 +264,7 @@ function describeRegisteredProvider(): string | undefined {
 
 function setupDisabled(config: ResolvedConfig): TracingHandle {
   live = { disabled: true }
+  setTracingDisabled(true) // the middlewares now pass requests through untouched
   const state = live
   const tracer = NOOP_TRACER_PROVIDER.getTracer('traceweave')
   const done = Promise.resolve()
@@ -291,7 +282,10 @@ function setupDisabled(config: ResolvedConfig): TracingHandle {
     stats: () => ({ droppedSpans: 0 }),
     forceFlush: () => done,
     shutdown() {
-      if (live === state) live = undefined
+      if (live === state) {
+        live = undefined
+        setTracingDisabled(undefined)
+      }
       return done
     },
   }

@@ -68,7 +68,8 @@ export function sendTraced<R>(
     pending = context.with(callContext, send)
   } catch (error) {
     // The caller's own fetch/adapter threw synchronously: record it, then let it reach the caller as is.
-    if (span !== undefined) failOpen('client: ending the span', () => endWithError(span!, error, undefined), undefined)
+    if (span !== undefined)
+      failOpen('client: ending the span', () => endWithError(span!, error, undefined), undefined)
     throw error
   }
   if (span === undefined) return Promise.resolve(pending)
@@ -79,7 +80,11 @@ export function sendTraced<R>(
       return result
     },
     (error: unknown) => {
-      failOpen('client: ending the span', () => endWithError(ended, error, transport.statusOfError(error)), undefined)
+      failOpen(
+        'client: ending the span',
+        () => endWithError(ended, error, transport.statusOfError(error)),
+        undefined,
+      )
       throw error
     },
   )

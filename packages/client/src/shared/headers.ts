@@ -25,7 +25,8 @@ export function outgoingHeaders(settings: ClientSettings, callContext: Context, 
   const replace: Record<string, string> = {}
   injectContext(replace, { context: callContext })
   const ifAbsent: Record<string, string> = {}
-  const requestId = settings.requestIdHeader === undefined ? undefined : getRequestState(callContext)?.requestId
+  const requestId =
+    settings.requestIdHeader === undefined ? undefined : getRequestState(callContext)?.requestId
   if (requestId !== undefined) ifAbsent[settings.requestIdHeader!] = requestId
   return { replace, ifAbsent }
 }

@@ -71,7 +71,9 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i
 /** Validates `options` (errors name `<api>.<option>` and the valid values) and compiles them. */
 export function resolveClientOptions(api: string, options: ClientOptions = {}): ClientSettings {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`${api}: options must be an object, got ${options === null ? 'null' : typeof options}`)
+    throw new TypeError(
+      `${api}: options must be an object, got ${options === null ? 'null' : typeof options}`,
+    )
   }
   const {
     propagateTo,
@@ -82,11 +84,21 @@ export function resolveClientOptions(api: string, options: ClientOptions = {}): 
     suppressNestedInstrumentation = true,
     tracer,
   } = options
-  for (const [name, value] of Object.entries({ captureQuery, startRootSpans, suppressNestedInstrumentation })) {
-    if (typeof value !== 'boolean') throw new TypeError(`${api}.${name} must be true or false, got ${typeof value}`)
+  for (const [name, value] of Object.entries({
+    captureQuery,
+    startRootSpans,
+    suppressNestedInstrumentation,
+  })) {
+    if (typeof value !== 'boolean')
+      throw new TypeError(`${api}.${name} must be true or false, got ${typeof value}`)
   }
-  if (requestIdHeader !== false && !(typeof requestIdHeader === 'string' && HEADER_NAME.test(requestIdHeader))) {
-    throw new TypeError(`${api}.requestIdHeader must be a header name or false, got ${String(requestIdHeader)}`)
+  if (
+    requestIdHeader !== false &&
+    !(typeof requestIdHeader === 'string' && HEADER_NAME.test(requestIdHeader))
+  ) {
+    throw new TypeError(
+      `${api}.requestIdHeader must be a header name or false, got ${String(requestIdHeader)}`,
+    )
   }
   if (tracer !== undefined && typeof tracer?.startSpan !== 'function') {
     throw new TypeError(`${api}.tracer must be an OpenTelemetry Tracer`)
@@ -109,7 +121,9 @@ function resolveRetry(api: string, retry: boolean | HttpRetryOptions): HttpRetry
   if (retry === false) return undefined
   if (retry === true) return {}
   if (retry === null || typeof retry !== 'object') {
-    throw new TypeError(`${api}.retry must be true, false or retry options, got ${retry === null ? 'null' : typeof retry}`)
+    throw new TypeError(
+      `${api}.retry must be true, false or retry options, got ${retry === null ? 'null' : typeof retry}`,
+    )
   }
   try {
     validateRetryOptions(retry)
@@ -118,8 +132,13 @@ function resolveRetry(api: string, retry: boolean | HttpRetryOptions): HttpRetry
     throw error
   }
   const { methods } = retry
-  if (methods !== undefined && !(Array.isArray(methods) && methods.every((m) => typeof m === 'string' && m === m.toUpperCase()))) {
-    throw new TypeError(`${api}.retry.methods must be an array of uppercase method names, e.g. ['GET', 'PUT']`)
+  if (
+    methods !== undefined &&
+    !(Array.isArray(methods) && methods.every((m) => typeof m === 'string' && m === m.toUpperCase()))
+  ) {
+    throw new TypeError(
+      `${api}.retry.methods must be an array of uppercase method names, e.g. ['GET', 'PUT']`,
+    )
   }
   return Object.freeze({ ...retry })
 }

@@ -1,10 +1,4 @@
-import {
-  INVALID_SPAN_CONTEXT,
-  context,
-  isSpanContextValid,
-  trace,
-  type Tracer,
-} from '@opentelemetry/api'
+import { INVALID_SPAN_CONTEXT, context, isSpanContextValid, trace, type Tracer } from '@opentelemetry/api'
 import { tracedRetry, type RetryContext } from '@traceweave/core'
 import { failOpen, reportFailure } from './guard'
 import { readHeader } from './headers'
@@ -41,7 +35,10 @@ const DELAY_SECONDS = /^\s*(\d{1,10})\s*$/
  * Milliseconds to wait per a `Retry-After` header (RFC 9110 10.2.3: delay-seconds or an HTTP date),
  * or `undefined` for a missing or malformed value. A date in the past is 0. Never throws.
  */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (typeof value !== 'string' || value.length > 64) return undefined
   const seconds = DELAY_SECONDS.exec(value)
   if (seconds !== null) return Number(seconds[1]) * 1000
@@ -91,7 +88,8 @@ export async function sendWithRetry<R>(
   attempt: (resendCount: number) => Promise<R>,
 ): Promise<R> {
   const retry = settings.retry
-  if (retry === undefined || !request.replayable || !settings.retryMethods.has(request.method)) return attempt(0)
+  if (retry === undefined || !request.replayable || !settings.retryMethods.has(request.method))
+    return attempt(0)
 
   const signals = [request.signal, retry.signal].filter((signal): signal is AbortSignal => signal != null)
   const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
@@ -101,7 +99,8 @@ export async function sendWithRetry<R>(
   let attempted = false
   let failed: { result?: R; error?: unknown } | undefined
   const release = () => {
-    if (failed !== undefined) failOpen('client: releasing a failed response', () => transport.release(failed!), undefined)
+    if (failed !== undefined)
+      failOpen('client: releasing a failed response', () => transport.release(failed!), undefined)
     failed = undefined
   }
   const statusOfFailure = (error: unknown) =>
@@ -137,7 +136,9 @@ export async function sendWithRetry<R>(
         },
         retryDelay: (failure: RetryContext) => {
           const headers =
-            failure.error instanceof HttpStatusError ? failure.error.headers : transport.headersOfError(failure.error)
+            failure.error instanceof HttpStatusError
+              ? failure.error.headers
+              : transport.headersOfError(failure.error)
           return parseRetryAfter(readHeader(headers, 'retry-after')) ?? retry.retryDelay?.(failure)
         },
       },
@@ -150,7 +151,8 @@ export async function sendWithRetry<R>(
     }
     // Out of retries on a status failure: the caller gets the last response, as a plain call would.
     const last = failed
-    if (error instanceof HttpStatusError && last !== undefined && last.result === error.response) return last.result as R
+    if (error instanceof HttpStatusError && last !== undefined && last.result === error.response)
+      return last.result as R
     if (last?.error === error) throw error
     release() // aborted during a backoff or a hook threw: the failed attempt's body is not needed
     throw error

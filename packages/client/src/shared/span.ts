@@ -11,7 +11,18 @@ import type { ClientSettings } from './options'
 
 // The methods OpenTelemetry's HTTP conventions know; others are reported as `_OTHER` so a client
 // sending arbitrary methods cannot blow up span-name cardinality.
-const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'QUERY', 'TRACE'])
+const KNOWN_METHODS = new Set([
+  'CONNECT',
+  'DELETE',
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'POST',
+  'PUT',
+  'QUERY',
+  'TRACE',
+])
 
 /**
  * `url` as `url.full` may show it: credentials always removed, the query only with `captureQuery`,
@@ -55,7 +66,10 @@ export function startClientSpan(
   parent: Context,
 ): Span | undefined {
   const parentSpanContext = trace.getSpanContext(parent)
-  if (!settings.startRootSpans && (parentSpanContext === undefined || !isSpanContextValid(parentSpanContext))) {
+  if (
+    !settings.startRootSpans &&
+    (parentSpanContext === undefined || !isSpanContextValid(parentSpanContext))
+  ) {
     return undefined
   }
   const name = KNOWN_METHODS.has(method) ? method : 'HTTP'
@@ -63,7 +77,10 @@ export function startClientSpan(
     .tracer()
     .startSpan(
       name,
-      { kind: SpanKind.CLIENT, attributes: requestAttributes(method, url, settings.captureQuery, resendCount) },
+      {
+        kind: SpanKind.CLIENT,
+        attributes: requestAttributes(method, url, settings.captureQuery, resendCount),
+      },
       parent,
     )
 }
@@ -85,14 +102,20 @@ export function endWithStatus(span: Span, status: number | undefined): void {
  * 4xx/5xx), else the error's name (`TypeError` for a network failure, `AbortError` for an abort).
  */
 export function endWithError(span: Span, error: unknown, status: number | undefined): void {
+  // Duck-typed rather than `instanceof Error`: undici's errors come from another realm under some
+  // runners, and any thrown object with a name and message is worth recording as an exception.
+  const described =
+    typeof error === 'object' && error !== null && typeof (error as Error).message === 'string'
+      ? (error as Error)
+      : undefined
   if (status !== undefined) {
     span.setAttribute('http.response.status_code', status)
     span.setAttribute('error.type', String(status))
   } else {
-    const name = error instanceof Error || (typeof error === 'object' && error !== null) ? (error as Error).name : undefined
+    const name = described?.name
     span.setAttribute('error.type', typeof name === 'string' && name !== '' ? name : '_OTHER')
   }
-  if (error instanceof Error) span.recordException(error)
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : undefined })
+  if (described !== undefined) span.recordException(described)
+  span.setStatus({ code: SpanStatusCode.ERROR, message: described?.message })
   span.end()
 }

@@ -12,7 +12,8 @@ export type IdHasher = (value: string) => string
  * process. Throws at setup when the key is too short.
  */
 export function createIdHasher(key: string | Uint8Array, optionName: string): IdHasher {
-  const bytes = typeof key === 'string' ? Buffer.byteLength(key) : key instanceof Uint8Array ? key.byteLength : -1
+  const bytes =
+    typeof key === 'string' ? Buffer.byteLength(key) : key instanceof Uint8Array ? key.byteLength : -1
   if (bytes < 0) {
     throw new TypeError(`${optionName} must be a string or Uint8Array, got ${typeof key}`)
   }

@@ -9,6 +9,12 @@ import { context, createContextKey, type Context } from '@opentelemetry/api'
 export interface RequestState {
   /** Validated or generated request ID (`X-Request-Id`). */
   requestId: string
+  /** HTTP method, normalized (`GET`, or `_OTHER` for unknown methods); for sampling rules. */
+  method?: string
+  /** URL path without the query string; for sampling rules. Never recorded raw beyond `url.path`. */
+  path?: string
+  /** The incoming request headers, as Node parsed them; for sampling rules on headers. Not recorded. */
+  headers?: Readonly<Record<string, string | string[] | undefined>>
   /** Validated session ID, if the request belongs to a session. */
   sessionId?: string
   /** The session operation's name (by default the span name, e.g. `GET /users/:id`). */

@@ -10,6 +10,7 @@ export const ATTR_USER_ID = 'user.id'
 export const MAX_USER_ID_LENGTH = 256
 
 // C0 controls, DEL and C1 controls: these would let a user ID forge log lines or break exporters.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/
 
 /**

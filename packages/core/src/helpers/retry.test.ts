@@ -56,7 +56,11 @@ describe('tracedRetry()', () => {
       expect(attempt.parentSpanContext?.spanId).toBe(operation.spanContext().spanId)
     }
     expect(attempts.map((span) => span.attributes['retry.backoff_ms'])).toEqual([1, 3, undefined])
-    expect(attempts.map((span) => span.attributes['error.type'])).toEqual(['TypeError', 'TypeError', undefined])
+    expect(attempts.map((span) => span.attributes['error.type'])).toEqual([
+      'TypeError',
+      'TypeError',
+      undefined,
+    ])
     expect(attempts.map((span) => span.status.code)).toEqual([
       SpanStatusCode.ERROR,
       SpanStatusCode.ERROR,
@@ -142,7 +146,11 @@ describe('tracedRetry()', () => {
       maxTimeout: 5,
       retryDelay: ({ attemptNumber }) => (attemptNumber === 1 ? 2 : 10_000),
     })
-    expect(spans('retry attempt').map((span) => span.attributes['retry.backoff_ms'])).toEqual([2, 5, undefined])
+    expect(spans('retry attempt').map((span) => span.attributes['retry.backoff_ms'])).toEqual([
+      2,
+      5,
+      undefined,
+    ])
   })
 
   it('randomize spreads the backoff over [min, 2*min)', async () => {

@@ -1,10 +1,4 @@
-import {
-  SpanKind,
-  context,
-  trace as traceApi,
-  type Context,
-  type Tracer,
-} from '@opentelemetry/api'
+import { SpanKind, context, trace as traceApi, type Context, type Tracer } from '@opentelemetry/api'
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
 import { failSpan } from './trace'
 
@@ -28,7 +22,7 @@ export interface RetryOptions {
   minTimeout?: number
   /**
    * Upper bound of any wait, in ms, including a delay asked for by {@link RetryOptions.retryDelay}
-   * (a server's `Retry-After`). Default 30000: a hostile or confused server cannot park an operation
+   * (a server's `Retry-After`). Default 30000 (or `minTimeout` if larger): a hostile or confused server cannot park an operation
    * for hours.
    */
   maxTimeout?: number
@@ -55,6 +49,8 @@ export interface RetryOptions {
   tracer?: Tracer
 }
 
+const DEFAULT_MAX_TIMEOUT = 30_000
+
 interface RetrySettings {
   retries: number
   factor: number
@@ -68,7 +64,7 @@ function retrySettings({
   retries = 3,
   factor = 2,
   minTimeout = 1000,
-  maxTimeout = 30_000,
+  maxTimeout = Math.max(DEFAULT_MAX_TIMEOUT, typeof minTimeout === 'number' ? minTimeout : 0),
   randomize = false,
 }: RetryOptions): RetrySettings {
   if (!(Number.isInteger(retries) && retries >= 0)) {
@@ -85,7 +81,8 @@ function retrySettings({
       `retry.maxTimeout must be a number of ms from minTimeout (${minTimeout}) to 2147483647, got ${String(maxTimeout)}`,
     )
   }
-  if (typeof randomize !== 'boolean') throw new TypeError(`retry.randomize must be true or false, got ${typeof randomize}`)
+  if (typeof randomize !== 'boolean')
+    throw new TypeError(`retry.randomize must be true or false, got ${typeof randomize}`)
   return { retries, factor, minTimeout, maxTimeout, randomize }
 }
 
@@ -152,7 +149,10 @@ export async function tracedRetry<T>(
       try {
         const value = await runAttempt(fn, attemptNumber, traceApi.setSpan(operationContext, attempt))
         attempt.end()
-        operation.setAttributes({ 'retry.total_attempts': attemptNumber, 'retry.succeeded_at_attempt': attemptNumber })
+        operation.setAttributes({
+          'retry.total_attempts': attemptNumber,
+          'retry.succeeded_at_attempt': attemptNumber,
+        })
         operation.end()
         return value
       } catch (error) {
@@ -186,7 +186,11 @@ export async function tracedRetry<T>(
   }
 }
 
-function runAttempt<T>(fn: (attemptNumber: number) => T | PromiseLike<T>, attemptNumber: number, ctx: Context) {
+function runAttempt<T>(
+  fn: (attemptNumber: number) => T | PromiseLike<T>,
+  attemptNumber: number,
+  ctx: Context,
+) {
   // Called inside an async function, so a synchronous throw becomes a rejection like any other failure.
   return context.with(ctx, async () => fn(attemptNumber))
 }
@@ -206,4 +210,3 @@ function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 }
-

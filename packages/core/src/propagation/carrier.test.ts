@@ -3,6 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { extractContext, headersGetter, headersSetter, injectContext } from './carrier'
 import { createTraceweavePropagator } from './composite'
+import type { PropagateTo } from './propagate-to'
 import { getUntrustedParent } from './trust'
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
@@ -155,5 +156,20 @@ describe('injectContext', () => {
     const headers: Record<string, string> = {}
     injectContext(headers, { context: ROOT_CONTEXT })
     expect(headers).toEqual({})
+  })
+
+  it('follows the propagateTo allowlist for a url: private destinations by default, the list when given', () => {
+    const span = tracer.startSpan('work')
+    const ctx = trace.setSpan(ROOT_CONTEXT, span)
+    span.end()
+    const sentTo = (url: string, propagateTo?: PropagateTo) => {
+      const headers: Record<string, string> = {}
+      injectContext(headers, { context: ctx, url, propagateTo })
+      return 'traceparent' in headers
+    }
+    expect(sentTo('http://10.0.0.7/x')).toBe(true)
+    expect(sentTo('https://api.third-party.example/x')).toBe(false)
+    expect(sentTo('https://api.partner.example/x', ['*.partner.example'])).toBe(true)
+    expect(sentTo('http://127.0.0.1/x', ['*.partner.example'])).toBe(false)
   })
 })

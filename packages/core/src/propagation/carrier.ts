@@ -9,6 +9,7 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api'
 import { failOpen } from '../internal/guard'
+import { isPropagationAllowedTo, type PropagateTo } from './propagate-to'
 import { getUntrustedParent, setUntrustedParent } from './trust'
 
 /** Anything with the `get` of the Fetch API's `Headers` (also undici's). */
@@ -120,8 +121,11 @@ export interface InjectContextOptions {
   context?: Context
   /** Where the call goes; with `propagateTo`, decides whether headers are written at all. */
   url?: string | URL
-  /** Destinations that may receive trace headers (see the client's `propagateTo` option). */
-  propagateTo?: unknown
+  /**
+   * Destinations that may receive trace headers, checked against `url` (see the client's
+   * `propagateTo` option). Default: private destinations only.
+   */
+  propagateTo?: PropagateTo
 }
 
 /**
@@ -135,17 +139,10 @@ export function injectContext(carrier: InjectCarrier, options: InjectContextOpti
   failOpen(
     'injectContext',
     () => {
-      if (!isPropagationAllowed(options.url, options.propagateTo)) return
+      // The same allowlist as the client: without `propagateTo`, private destinations only.
+      if (options.url !== undefined && !isPropagationAllowedTo(options.url, options.propagateTo)) return
       propagation.inject(options.context ?? contextApi.active(), carrier, headersSetter)
     },
     undefined,
   )
-}
-
-/**
- * Whether trace headers may go to `url`. A pass-through for now: the client's `propagateTo` allowlist
- * (issue 6) replaces this.
- */
-function isPropagationAllowed(_url: string | URL | undefined, _propagateTo: unknown): boolean {
-  return true
 }

@@ -9,6 +9,7 @@ import {
 } from '@opentelemetry/api'
 import { failOpen } from '../internal/guard'
 import { decidedSpanContext } from '../sampling/deferred'
+import { beforeOutgoingInject } from '../server/registry'
 import { isTraceIdRandom, setTraceRandomness } from './random-flag'
 import { TRACE_FLAG_RANDOM, TRACE_FLAG_SAMPLED, isRandomTraceId } from './trace-flags'
 import { formatTraceParent, parseTraceParent } from './traceparent'
@@ -98,6 +99,7 @@ export class TraceContextPropagator implements TextMapPropagator {
     const activeSpanContext = trace.getSpanContext(ctx)
     if (activeSpanContext === undefined || !isSpanContextValid(activeSpanContext)) return
     // A request whose sampling waits for its route or user is decided now: the next hop needs the flag.
+    beforeOutgoingInject(ctx)
     const spanContext = decidedSpanContext(ctx, activeSpanContext) ?? activeSpanContext
     const random = isTraceIdRandom(ctx, spanContext.traceId) ?? this.randomWithoutRecord(spanContext)
     const traceFlags = (spanContext.traceFlags & TRACE_FLAG_SAMPLED) | (random ? TRACE_FLAG_RANDOM : 0)

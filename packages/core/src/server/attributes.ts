@@ -29,7 +29,18 @@ export const EVENT_ABORTED = 'aborted'
 export const TRACERESPONSE_HEADER = 'traceresponse'
 
 // Methods the semantic conventions know; others are recorded as `_OTHER` (bounded cardinality).
-const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'QUERY', 'TRACE'])
+const KNOWN_METHODS = new Set([
+  'CONNECT',
+  'DELETE',
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'POST',
+  'PUT',
+  'QUERY',
+  'TRACE',
+])
 
 /** The semconv `http.request.method` for a raw method: itself if known, `_OTHER` otherwise. */
 export function normalizeMethod(method: string | undefined): string {

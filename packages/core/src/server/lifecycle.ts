@@ -21,6 +21,7 @@ import { parseSessionId, readCookie, SessionCounters } from '../correlation/sess
 import { trackOpenSpan, untrackSpan } from '../correlation/span-processor'
 import { applyUserId, ATTR_USER_ID, parseUserId } from '../correlation/user'
 import { warnOnce } from '../internal/diag'
+import { isTracingDisabled } from '../internal/disabled'
 import { failOpen } from '../internal/guard'
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
 import {
@@ -46,10 +47,14 @@ import {
   TRACERESPONSE_HEADER,
 } from './attributes'
 import { isPeerTrusted, resolveClientAddress, type ProxyTrust } from './client-address'
-import { lifecycleHooks, type LifecycleHooks } from './hooks'
 import { extractIncoming } from './incoming'
 import { ServerMetrics } from './metrics'
-import { resolveServerOptions, type CapturedHeader, type ResolvedServerOptions, type TraceweaveOptions } from './options'
+import {
+  resolveServerOptions,
+  type CapturedHeader,
+  type ResolvedServerOptions,
+  type TraceweaveOptions,
+} from './options'
 import { registerServerRequest } from './registry'
 import type { ServerAdapter, ServerLifecycle, ServerRequest } from './types'
 
@@ -86,10 +91,17 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     private readonly adapter: ServerAdapter<Request>,
   ) {
     this.sessions = new SessionCounters(options.maxSessions, options.hasher)
-    this.exposeNames = options.traceResponse ? [options.requestIdHeader, TRACERESPONSE_HEADER] : [options.requestIdHeader]
+    this.exposeNames = options.traceResponse
+      ? [options.requestIdHeader, TRACERESPONSE_HEADER]
+      : [options.requestIdHeader]
   }
 
-  start(req: IncomingMessage, res: ServerResponse, request: Request, proxy: ProxyTrust): ServerRequest<Request> | undefined {
+  start(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: Request,
+    proxy: ProxyTrust,
+  ): ServerRequest<Request> | undefined {
     return failOpen('server.start', () => this.startRequest(req, res, request, proxy), undefined)
   }
 
@@ -110,21 +122,14 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       () => {
         const hasher = this.options.hasher
         applyUserId(serverRequest.state, valid, hasher === undefined ? valid : hasher(valid))
-        callHooks('onUser', serverRequest)
       },
       undefined,
     )
   }
 
   beforeInject(serverRequest: ServerRequest<Request>): void {
-    failOpen(
-      'server.beforeInject',
-      () => {
-        this.refreshRoute(serverRequest)
-        callHooks('onBeforeInject', serverRequest)
-      },
-      undefined,
-    )
+    // A deferred sampling decision is about to be forced: let it see the route if routing has run.
+    failOpen('server.beforeInject', () => this.refreshRoute(serverRequest), undefined)
   }
 
   recordError(serverRequest: ServerRequest<Request>, error: unknown): void {
@@ -160,6 +165,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     request: Request,
     proxy: ProxyTrust,
   ): ServerRequest<Request> | undefined {
+    // Tracing switched off (setupTracing({ disabled }) or OTEL_SDK_DISABLED): the request passes untouched.
+    if (isTracingDisabled()) return undefined
     const options = this.options
     const path = pathOf(req)
     if (this.isIgnored(path, request)) return undefined
@@ -168,7 +175,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const method = normalizeMethod(req.method)
     const requestId = resolveRequestId(headers[options.requestIdHeader])
     const correlationAttributes: Record<string, string | number> = { [ATTR_REQUEST_ID]: requestId }
-    const state: RequestState = { requestId, correlationAttributes }
+    const state: RequestState = { requestId, method, path, headers, correlationAttributes }
     this.readSession(state, headers, request, serverSpanName(method, undefined))
     this.readUser(state, request)
 
@@ -194,7 +201,9 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       this.captureHeaders(span, options.captureRequestHeaders, headers)
     } else {
       const nested = existing !== undefined && isServerSpan(existing)
-      const incoming = nested ? { context: active, link: undefined } : extractIncoming(headers, this.isTrusted(request))
+      const incoming = nested
+        ? { context: active, link: undefined }
+        : extractIncoming(headers, this.isTrusted(request))
       parent = incoming.context
       const attributes = this.startAttributes(req, method, path, scheme, proxy)
       Object.assign(attributes, correlationAttributes)
@@ -244,7 +253,6 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     if (adapterStarted !== undefined) {
       failOpen(`${this.adapter.framework}.onStart`, () => adapterStarted(serverRequest), undefined)
     }
-    callHooks('onStart', serverRequest)
     return serverRequest
   }
 
@@ -252,7 +260,9 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const { ignorePaths, ignorePatterns, ignoreRequest } = this.options
     if (ignorePaths.has(path)) return true
     for (const pattern of ignorePatterns) if (pattern.test(path)) return true
-    return ignoreRequest !== undefined && failOpen('options.ignore', () => ignoreRequest(request) === true, false)
+    return (
+      ignoreRequest !== undefined && failOpen('options.ignore', () => ignoreRequest(request) === true, false)
+    )
   }
 
   private isTrusted(request: Request): boolean {
@@ -262,7 +272,12 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     return failOpen('options.trustIncoming', () => trust(request) === true, false)
   }
 
-  private readSession(state: RequestState, headers: IncomingHttpHeaders, request: Request, operation: string): void {
+  private readSession(
+    state: RequestState,
+    headers: IncomingHttpHeaders,
+    request: Request,
+    operation: string,
+  ): void {
     const source = this.options.session
     if (source === undefined) return
     let raw: unknown
@@ -291,14 +306,21 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     state.correlationAttributes[ATTR_USER_ID] = hasher === undefined ? userId : hasher(userId)
   }
 
-  private startAttributes(req: IncomingMessage, method: string, path: string, scheme: string, proxy: ProxyTrust): Attributes {
+  private startAttributes(
+    req: IncomingMessage,
+    method: string,
+    path: string,
+    scheme: string,
+    proxy: ProxyTrust,
+  ): Attributes {
     const headers = req.headers
     const attributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: method,
       [ATTR_URL_PATH]: path,
       [ATTR_URL_SCHEME]: scheme,
     }
-    if (method === '_OTHER' && req.method !== undefined) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = req.method
+    if (method === '_OTHER' && req.method !== undefined)
+      attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = req.method
     if (typeof req.httpVersion === 'string') attributes[ATTR_NETWORK_PROTOCOL_VERSION] = req.httpVersion
     const forwardedHost = isPeerTrusted(req, proxy) ? firstListValue(headers['x-forwarded-host']) : undefined
     const host = parseHost(forwardedHost ?? headers.host)
@@ -309,7 +331,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const client = resolveClientAddress(req, proxy)
     if (client !== undefined) attributes[ATTR_CLIENT_ADDRESS] = client
     const userAgent = headers['user-agent']
-    if (typeof userAgent === 'string') attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent.slice(0, MAX_HEADER_ATTRIBUTE_LENGTH)
+    if (typeof userAgent === 'string')
+      attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent.slice(0, MAX_HEADER_ATTRIBUTE_LENGTH)
     const captured = this.options.captureRequestHeaders
     for (const header of captured) {
       const value = headerAttribute(header, headers[header.name])
@@ -318,7 +341,11 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     return attributes
   }
 
-  private captureHeaders(span: Span, captured: readonly CapturedHeader[], headers: Record<string, unknown>): void {
+  private captureHeaders(
+    span: Span,
+    captured: readonly CapturedHeader[],
+    headers: Record<string, unknown>,
+  ): void {
     for (const header of captured) {
       const value = headerAttribute(header, headers[header.name])
       if (value !== undefined) span.setAttribute(header.attribute, value)
@@ -336,7 +363,6 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       state.correlationAttributes[ATTR_SESSION_OPERATION] = name
       span.setAttribute(ATTR_SESSION_OPERATION, name)
     }
-    callHooks('onRoute', serverRequest)
   }
 
   private refreshRoute(serverRequest: ServerRequest<Request>): void {
@@ -367,7 +393,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     // 'close' without a finished response: the client went away before we could answer.
     if (!res.writableFinished && recording) span.addEvent(EVENT_ABORTED)
     const status = res.headersSent ? res.statusCode : undefined
-    const errorType = status !== undefined && status >= 500 ? errorTypeOf(serverRequest.lastError, status) : undefined
+    const errorType =
+      status !== undefined && status >= 500 ? errorTypeOf(serverRequest.lastError, status) : undefined
     if (ownsSpan) {
       if (status !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status)
       if (errorType !== undefined) {
@@ -376,14 +403,17 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       }
     }
     if (recording) this.captureHeaders(span, this.options.captureResponseHeaders, res.getHeaders())
-    callHooks('onEnd', serverRequest)
     untrackSpan(span)
     if (!ownsSpan) return
     span.end()
     if (this.options.metrics) this.recordDuration(serverRequest, status, errorType)
   }
 
-  private recordDuration(serverRequest: ServerRequest<Request>, status: number | undefined, errorType: string | undefined): void {
+  private recordDuration(
+    serverRequest: ServerRequest<Request>,
+    status: number | undefined,
+    errorType: string | undefined,
+  ): void {
     const attributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: serverRequest.method,
       [ATTR_URL_SCHEME]: serverRequest.scheme,
@@ -444,10 +474,6 @@ function traceweaveWriteHead(this: ServerResponse, ...args: unknown[]): unknown 
   return original.apply(this, args)
 }
 
-function callHooks(moment: keyof LifecycleHooks, serverRequest: ServerRequest<any>): void {
-  for (const hooks of lifecycleHooks) hooks[moment]?.(serverRequest)
-}
-
 function isServerSpan(span: Span): boolean {
   // The API's Span hides the kind; SDK spans expose it as a property.
   return (span as { kind?: unknown }).kind === SpanKind.SERVER && span.isRecording()
@@ -506,7 +532,10 @@ function exposeHeaders(res: ServerResponse, names: readonly string[]): void {
   if (present.has('*')) return
   const missing = names.filter((name) => !present.has(name))
   if (missing.length === 0) return
-  res.setHeader(ACCESS_CONTROL_EXPOSE_HEADERS, list.trim().length === 0 ? missing.join(', ') : `${list}, ${missing.join(', ')}`)
+  res.setHeader(
+    ACCESS_CONTROL_EXPOSE_HEADERS,
+    list.trim().length === 0 ? missing.join(', ') : `${list}, ${missing.join(', ')}`,
+  )
 }
 
 function statusOf(error: unknown): number | undefined {

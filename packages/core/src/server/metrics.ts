@@ -17,11 +17,13 @@ export class ServerMetrics {
     const provider = metrics.getMeterProvider()
     if (provider !== this.provider) {
       this.provider = provider
-      this.histogram = provider.getMeter(TRACER_NAME, TRACER_VERSION).createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
-        description: 'Duration of HTTP server requests.',
-        unit: 's',
-        advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-      })
+      this.histogram = provider
+        .getMeter(TRACER_NAME, TRACER_VERSION)
+        .createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
+          description: 'Duration of HTTP server requests.',
+          unit: 's',
+          advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+        })
     }
     this.histogram?.record(seconds, attributes)
   }

@@ -139,7 +139,9 @@ const COOKIE_NAME = HEADER_NAME
  * Applies the defaults and checks every option, throwing a TypeError or RangeError that names the
  * option and its valid values. Called once per `traceweave()`.
  */
-export function resolveServerOptions<Request>(options: TraceweaveOptions<Request> = {}): ResolvedServerOptions<Request> {
+export function resolveServerOptions<Request>(
+  options: TraceweaveOptions<Request> = {},
+): ResolvedServerOptions<Request> {
   checkObject(options, 'traceweave options')
   checkKeys(options, OPTION_KEYS, 'traceweave')
   const {
@@ -167,7 +169,9 @@ export function resolveServerOptions<Request>(options: TraceweaveOptions<Request
     throw new TypeError(`user must be a function (request) => string | undefined, got ${typeof user}`)
   }
   if (typeof trustIncoming !== 'boolean' && typeof trustIncoming !== 'function') {
-    throw new TypeError(`trustIncoming must be true, false or a function (request) => boolean, got ${typeof trustIncoming}`)
+    throw new TypeError(
+      `trustIncoming must be true, false or a function (request) => boolean, got ${typeof trustIncoming}`,
+    )
   }
   const ignoreResolved = resolveIgnore(ignore)
   const capture = resolveCapture(captureHeaders)
@@ -175,7 +179,9 @@ export function resolveServerOptions<Request>(options: TraceweaveOptions<Request
   checkBoolean(exposeHeaders, 'exposeHeaders')
   checkBoolean(metrics, 'metrics')
   if (existingServerSpan !== 'enrich' && existingServerSpan !== 'nest') {
-    throw new RangeError(`existingServerSpan must be 'enrich' or 'nest', got ${JSON.stringify(existingServerSpan)}`)
+    throw new RangeError(
+      `existingServerSpan must be 'enrich' or 'nest', got ${JSON.stringify(existingServerSpan)}`,
+    )
   }
   return {
     requestIdHeader: headerName(requestIdHeader, 'requestIdHeader'),
@@ -212,21 +218,32 @@ function resolveSession<Request>(session: SessionOptions<Request> | false | unde
   checkKeys(session, SESSION_KEYS, 'session')
   const { header, cookie, from, maxSessions = DEFAULT_MAX_SESSIONS } = session
   const given = [header, cookie, from].filter((source) => source !== undefined).length
-  if (given > 1) throw new TypeError('session takes one source: set only one of session.header, session.cookie, session.from')
+  if (given > 1)
+    throw new TypeError(
+      'session takes one source: set only one of session.header, session.cookie, session.from',
+    )
   if (!(Number.isInteger(maxSessions) && maxSessions >= 1)) {
     throw new RangeError(`session.maxSessions must be an integer >= 1, got ${String(maxSessions)}`)
   }
   if (from !== undefined) {
-    if (typeof from !== 'function') throw new TypeError(`session.from must be a function (request) => string | undefined, got ${typeof from}`)
+    if (typeof from !== 'function')
+      throw new TypeError(
+        `session.from must be a function (request) => string | undefined, got ${typeof from}`,
+      )
     return { source: { kind: 'function', from }, maxSessions }
   }
   if (cookie !== undefined) {
     if (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie)) {
-      throw new TypeError(`session.cookie must be a cookie name (an RFC 6265 token), got ${JSON.stringify(cookie)}`)
+      throw new TypeError(
+        `session.cookie must be a cookie name (an RFC 6265 token), got ${JSON.stringify(cookie)}`,
+      )
     }
     return { source: { kind: 'cookie', name: cookie }, maxSessions }
   }
-  return { source: { kind: 'header', name: headerName(header ?? DEFAULT_SESSION_HEADER, 'session.header') }, maxSessions }
+  return {
+    source: { kind: 'header', name: headerName(header ?? DEFAULT_SESSION_HEADER, 'session.header') },
+    maxSessions,
+  }
 }
 
 function resolveIgnore<Request>(ignore: TraceweaveOptions<Request>['ignore']): {
@@ -235,9 +252,12 @@ function resolveIgnore<Request>(ignore: TraceweaveOptions<Request>['ignore']): {
   ignoreRequest: ((request: Request) => boolean) | undefined
 } {
   if (ignore === undefined) return { ignorePaths: new Set(), ignorePatterns: [], ignoreRequest: undefined }
-  if (typeof ignore === 'function') return { ignorePaths: new Set(), ignorePatterns: [], ignoreRequest: ignore }
+  if (typeof ignore === 'function')
+    return { ignorePaths: new Set(), ignorePatterns: [], ignoreRequest: ignore }
   if (!Array.isArray(ignore)) {
-    throw new TypeError('ignore must be an array of paths (strings) and RegExps, or a function (request) => boolean')
+    throw new TypeError(
+      'ignore must be an array of paths (strings) and RegExps, or a function (request) => boolean',
+    )
   }
   const paths = new Set<string>()
   const patterns: RegExp[] = []
@@ -245,9 +265,13 @@ function resolveIgnore<Request>(ignore: TraceweaveOptions<Request>['ignore']): {
     if (typeof entry === 'string' && entry.startsWith('/')) paths.add(entry)
     else if (entry instanceof RegExp) {
       // A global or sticky RegExp keeps lastIndex between calls and would match every other request.
-      if (entry.global || entry.sticky) throw new TypeError(`ignore RegExps must not use the g or y flag, got ${String(entry)}`)
+      if (entry.global || entry.sticky)
+        throw new TypeError(`ignore RegExps must not use the g or y flag, got ${String(entry)}`)
       patterns.push(entry)
-    } else throw new TypeError(`ignore entries must be paths starting with '/' or RegExps, got ${JSON.stringify(entry)}`)
+    } else
+      throw new TypeError(
+        `ignore entries must be paths starting with '/' or RegExps, got ${JSON.stringify(entry)}`,
+      )
   }
   return { ignorePaths: paths, ignorePatterns: patterns, ignoreRequest: undefined }
 }
@@ -264,8 +288,14 @@ function resolveCapture(capture: CaptureHeadersOptions | undefined): {
   const build = (names: readonly string[], prefix: string): CapturedHeader[] =>
     names.map((name) => ({ name, attribute: `${prefix}${name}`, redacted: redacted.has(name) }))
   return {
-    captureRequestHeaders: build(headerList(capture.request, 'captureHeaders.request'), 'http.request.header.'),
-    captureResponseHeaders: build(headerList(capture.response, 'captureHeaders.response'), 'http.response.header.'),
+    captureRequestHeaders: build(
+      headerList(capture.request, 'captureHeaders.request'),
+      'http.request.header.',
+    ),
+    captureResponseHeaders: build(
+      headerList(capture.response, 'captureHeaders.response'),
+      'http.response.header.',
+    ),
   }
 }
 
@@ -277,7 +307,9 @@ function headerList(names: readonly string[] | undefined, optionName: string): s
 
 function headerName(name: unknown, optionName: string): string {
   if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
-    throw new TypeError(`${optionName} must be a header name (an RFC 9110 token), got ${JSON.stringify(name)}`)
+    throw new TypeError(
+      `${optionName} must be a header name (an RFC 9110 token), got ${JSON.stringify(name)}`,
+    )
   }
   return name.toLowerCase()
 }
@@ -297,5 +329,6 @@ function checkKeys(value: object, allowed: ReadonlySet<string>, optionName: stri
 }
 
 function checkBoolean(value: unknown, optionName: string): void {
-  if (typeof value !== 'boolean') throw new TypeError(`${optionName} must be true or false, got ${JSON.stringify(value)}`)
+  if (typeof value !== 'boolean')
+    throw new TypeError(`${optionName} must be true or false, got ${JSON.stringify(value)}`)
 }

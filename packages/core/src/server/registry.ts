@@ -17,11 +17,8 @@ export function serverRequestOf(state: RequestState): ServerRequest<any> | undef
 }
 
 /**
- * The "before an outgoing inject" moment, for clients that write trace headers (our fetch and axios
- * wrappers, or yours): call it right before injecting so decisions that wait for the route or the user
- * are settled first. A no-op outside a traced request.
- *
- * @example beforeOutgoingInject(); propagation.inject(context.active(), headers)
+ * The "before an outgoing inject" moment: the propagator calls it right before writing trace headers,
+ * so a sampling decision that waits for the route sees it. A no-op outside a traced request.
  */
 export function beforeOutgoingInject(ctx: Context = context.active()): void {
   const state = getRequestState(ctx)

@@ -66,7 +66,12 @@ export interface ServerLifecycle<Request = unknown> {
    * the trust policy, starts (or enriches) the server span, sets the response headers, and arranges
    * for `end` when the response closes. `undefined` for ignored requests: pass them through untouched.
    */
-  start(req: IncomingMessage, res: ServerResponse, request: Request, proxy: ProxyTrust): ServerRequest<Request> | undefined
+  start(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: Request,
+    proxy: ProxyTrust,
+  ): ServerRequest<Request> | undefined
   /** Runs `fn` (the rest of the framework's chain) in the request's context. */
   run<T>(serverRequest: ServerRequest<Request>, fn: () => T): T
   /** Route known: names the span `METHOD route` and sets `http.route`. */

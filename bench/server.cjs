@@ -1,0 +1,185 @@
+// One benchmark server: `node bench/server.cjs <express|koa> <bare|traceweave|lean|otel-auto>`.
+// Started by bench/run.mjs with an IPC channel; one process per variant, because OpenTelemetry's
+// auto-instrumentation only patches modules required after it is registered. CommonJS on purpose:
+// require() order is what makes that patching work without loader hooks.
+'use strict'
+
+const [framework, variant] = process.argv.slice(2)
+const FRAMEWORKS = ['express', 'koa']
+const VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto']
+if (!FRAMEWORKS.includes(framework) || !VARIANTS.includes(variant)) {
+  console.error(`usage: node bench/server.cjs <${FRAMEWORKS.join('|')}> <${VARIANTS.join('|')}>`)
+  process.exit(2)
+}
+
+// An exporter that does no I/O: the batch processor's queueing, batching and timer are measured,
+// the network is not. `code: 0` is ExportResultCode.SUCCESS (@opentelemetry/core is not a bench dependency).
+let exportedSpans = 0
+const noIoExporter = {
+  export(spans, resultCallback) {
+    exportedSpans += spans.length
+    resultCallback({ code: 0 })
+  },
+  shutdown: () => Promise.resolve(),
+  forceFlush: () => Promise.resolve(),
+}
+
+// Tracing is set up before the framework is required (auto-instrumentation needs it).
+const tracing = setUpTracing()
+const app = framework === 'express' ? buildExpressApp() : buildKoaApp()
+
+function setUpTracing() {
+  if (variant === 'bare') return undefined
+  if (variant === 'traceweave') {
+    const { setupTracing } = require('@traceweave/node')
+    // 100% sampled; request IDs and session counting are on by default in the middleware.
+    const handle = setupTracing({
+      serviceName: 'bench',
+      exporter: noIoExporter,
+      sampling: { ratio: 1 },
+      flushOnExit: false,
+    })
+    return { forceFlush: () => handle.forceFlush(), dropped: () => handle.stats().droppedSpans }
+  }
+  // lean and otel-auto: the plain OpenTelemetry SDK, as a team without traceweave would set it up
+  // (AlwaysOn sampler under ParentBased, AsyncLocalStorage context, W3C propagators, batch processor).
+  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node')
+  const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base')
+  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(noIoExporter)] })
+  provider.register()
+  if (variant === 'otel-auto') {
+    const { registerInstrumentations } = require('@opentelemetry/instrumentation')
+    const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http')
+    const frameworkInstrumentation =
+      framework === 'express'
+        ? new (require('@opentelemetry/instrumentation-express').ExpressInstrumentation)()
+        : new (require('@opentelemetry/instrumentation-koa').KoaInstrumentation)()
+    registerInstrumentations({
+      tracerProvider: provider,
+      instrumentations: [new HttpInstrumentation(), frameworkInstrumentation],
+    })
+  }
+  return { forceFlush: () => provider.forceFlush(), dropped: () => 0 }
+}
+
+// The lean variant: one SERVER span per request with a handful of attributes, ended on 'finish'.
+// Deliberately minimal (no request IDs, sessions, route-aware naming or fail-open guards).
+function leanParts() {
+  const { context, propagation, trace, SpanKind, ROOT_CONTEXT } = require('@opentelemetry/api')
+  const tracer = trace.getTracer('lean-bench')
+  function startSpan(req) {
+    const parent = propagation.extract(ROOT_CONTEXT, req.headers)
+    const span = tracer.startSpan(
+      `${req.method}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': req.method,
+          'url.path': req.url,
+          'url.scheme': 'http',
+          'user_agent.original': req.headers['user-agent'],
+        },
+      },
+      parent,
+    )
+    return { span, ctx: trace.setSpan(parent, span) }
+  }
+  return { context, startSpan }
+}
+
+function buildExpressApp() {
+  const express = require('express')
+  const app = express()
+  if (variant === 'traceweave') app.use(require('@traceweave/express').traceweave())
+  if (variant === 'lean') {
+    const { context, startSpan } = leanParts()
+    app.use(function leanTracing(req, res, next) {
+      const { span, ctx } = startSpan(req)
+      res.once('finish', () => {
+        if (req.route) span.setAttribute('http.route', req.route.path)
+        span.setAttribute('http.response.status_code', res.statusCode)
+        span.end()
+      })
+      context.with(ctx, next)
+    })
+  }
+  app.get('/users/:id', function getUser(req, res) {
+    countRequest()
+    res.json({ id: req.params.id, name: 'Ada Lovelace' })
+  })
+  return app
+}
+
+function buildKoaApp() {
+  const Koa = require('koa')
+  const Router = require('@koa/router')
+  const app = new Koa()
+  if (variant === 'traceweave') app.use(require('@traceweave/koa').traceweave())
+  if (variant === 'lean') {
+    const { context, startSpan } = leanParts()
+    app.use(async function leanTracing(ctx, next) {
+      const { span, ctx: spanContext } = startSpan(ctx.req)
+      ctx.res.once('finish', () => {
+        if (typeof ctx._matchedRoute === 'string') span.setAttribute('http.route', ctx._matchedRoute)
+        span.setAttribute('http.response.status_code', ctx.res.statusCode)
+        span.end()
+      })
+      await context.with(spanContext, next)
+    })
+  }
+  const router = new Router()
+  router.get('/users/:id', function getUser(ctx) {
+    countRequest()
+    ctx.body = { id: ctx.params.id, name: 'Ada Lovelace' }
+  })
+  app.use(router.routes())
+  return app
+}
+
+let handled = 0
+function countRequest() {
+  handled++
+}
+
+// The measured phase is bracketed by IPC messages from the parent, so the server's own CPU
+// (user + system, all threads: GC and the batch processor included) is all that is counted.
+let phase
+process.on('message', (message) => {
+  if (message.type === 'start') {
+    // Warm-up spans are exported first, so the phase's span count is its own.
+    Promise.resolve(tracing?.forceFlush()).then(() => {
+      phase = { cpu: process.cpuUsage(), handled, exported: exportedSpans, dropped: droppedSpans() }
+      process.send({ type: 'started' })
+    })
+  } else if (message.type === 'stop') {
+    const cpu = process.cpuUsage(phase.cpu)
+    const requests = handled - phase.handled
+    // Flushed after the CPU reading, only to count the spans this phase produced.
+    Promise.resolve(tracing?.forceFlush()).then(() => {
+      process.send({
+        type: 'stopped',
+        userMicros: cpu.user,
+        systemMicros: cpu.system,
+        requests,
+        spans: exportedSpans - phase.exported,
+        droppedSpans: droppedSpans() - phase.dropped,
+        rssBytes: process.memoryUsage().rss,
+      })
+    })
+  }
+})
+
+function droppedSpans() {
+  return tracing === undefined ? 0 : tracing.dropped()
+}
+
+// The parent going away (finished, crashed or killed) ends this server too.
+process.on('disconnect', () => process.exit(0))
+
+const http = require('node:http')
+const handler = framework === 'express' ? app : app.callback()
+const server = http.createServer(handler)
+server.keepAliveTimeout = 60_000
+server.listen(0, '127.0.0.1', () => {
+  process.send({ type: 'ready', port: server.address().port })
+})
