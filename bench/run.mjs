@@ -305,7 +305,7 @@ async function profile(opts) {
     throw new RangeError(`--profile must be <${FRAMEWORKS.map((f) => f.id).join('|')}>/<${VARIANTS.join('|')}>`)
   }
   const dir = mkdtempSync(join(os.tmpdir(), 'traceweave-prof-'))
-  const server = await startServer(framework, variant, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
+  const server = await startServer(framework, variant, ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${dir}`])
   try {
     const result = await measure(server, { ...opts, requests: opts.requests })
     console.log(`${frameworkId}/${variant}: ${result.cpuPerRequest.toFixed(1)} µs/req over ${opts.requests} requests`)
