@@ -13,6 +13,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }],
   },
   moduleNameMapper: {
+    '^@traceweave/core/internal$': '<rootDir>/packages/core/src/internal-api.ts',
     '^@traceweave/(core|node|express|koa|client)$': '<rootDir>/packages/$1/src/index.ts',
   },
   testTimeout: 20000,

@@ -1,5 +1,5 @@
 import { sendTraced, type OutgoingCall } from './shared/call'
-import { reportFailure } from './shared/guard'
+import { reportFailure } from '@traceweave/core/internal'
 import { deleteHeaders, type OutgoingHeaders } from './shared/headers'
 import { resolveClientOptions, type ClientOptions, type ClientSettings } from './shared/options'
 import { sendWithRetry, type RetryTransport } from './shared/retry-policy'

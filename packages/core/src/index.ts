@@ -19,18 +19,8 @@ export type { ActiveTraceIds } from './helpers/trace-ids'
 // propagation (W3C Trace Context Level 1 + 2, W3C Baggage, trust policy)
 export { parseTraceParent, formatTraceParent } from './propagation/traceparent'
 export type { TraceParent, TraceParentFields } from './propagation/traceparent'
-export {
-  parseTraceState,
-  formatTraceState,
-  createTraceState,
-  toTraceStateList,
-  getOtSubKey,
-  setOtSubKey,
-  TraceStateList,
-} from './propagation/tracestate'
-export type { TraceStateMember } from './propagation/tracestate'
-export { TRACE_FLAG_SAMPLED, TRACE_FLAG_RANDOM, isSampled, isRandomTraceId } from './propagation/trace-flags'
-export { setTraceRandomness, isTraceIdRandom } from './propagation/random-flag'
+export { parseTraceState, formatTraceState, getOtSubKey, setOtSubKey } from './propagation/tracestate'
+export type { TraceStateList, TraceStateMember } from './propagation/tracestate'
 export { parseBaggage, formatBaggage, BaggagePropagator } from './propagation/baggage'
 export type { BaggageMember } from './propagation/baggage'
 export { TraceContextPropagator } from './propagation/propagator'
@@ -39,7 +29,7 @@ export { createTraceweavePropagator } from './propagation/composite'
 export type { TraceweavePropagatorOptions, PropagatorName } from './propagation/composite'
 export { getUntrustedParent } from './propagation/trust'
 export type { TrustIncoming } from './propagation/trust'
-export { extractContext, injectContext, headersGetter, headersSetter } from './propagation/carrier'
+export { extractContext, injectContext } from './propagation/carrier'
 export type {
   ExtractContextOptions,
   InjectContextOptions,
@@ -48,11 +38,11 @@ export type {
   HeadersLike,
   InjectCarrier,
 } from './propagation/carrier'
-export { compilePropagateTo, isPrivateDestination, isPropagationAllowedTo } from './propagation/propagate-to'
+export { isPropagationAllowedTo } from './propagation/propagate-to'
 export type { PropagateTo, PropagateToEntry, PropagateToMatcher } from './propagation/propagate-to'
 
 // helpers: retries
-export { tracedRetry, validateRetryOptions } from './helpers/retry'
+export { tracedRetry } from './helpers/retry'
 export type { RetryOptions, RetryContext } from './helpers/retry'
 
 // sampling
@@ -62,9 +52,8 @@ export type { SamplingStats, SamplingReason } from './sampling/stats'
 export type { SamplingOptions, SamplingRule, SampleSpec, SamplingStep } from './sampling/options'
 
 // correlation: request and session IDs, users, span processor
-export { getRequestId, parseRequestId } from './correlation/request-id'
-export { parseSessionId } from './correlation/session'
-export { identifyUser, parseUserId } from './correlation/user'
+export { getRequestId } from './correlation/request-id'
+export { identifyUser } from './correlation/user'
 export { CorrelationSpanProcessor } from './correlation/span-processor'
 export type { SpanProcessorLike } from './correlation/span-processor'
 

@@ -1,5 +1,5 @@
 import { context, createContextKey, trace, type Context, type Span } from '@opentelemetry/api'
-import { failOpen, reportFailure } from './guard'
+import { failOpen, reportFailure } from '@traceweave/core/internal'
 import { outgoingHeaders, type OutgoingHeaders } from './headers'
 import type { ClientSettings } from './options'
 import { endWithError, endWithStatus, startClientSpan } from './span'

@@ -1,11 +1,6 @@
 import { trace, type Tracer } from '@opentelemetry/api'
-import {
-  compilePropagateTo,
-  validateRetryOptions,
-  type PropagateTo,
-  type PropagateToMatcher,
-  type RetryOptions,
-} from '@traceweave/core'
+import type { PropagateTo, PropagateToMatcher, RetryOptions } from '@traceweave/core'
+import { compilePropagateTo, validateRetryOptions } from '@traceweave/core/internal'
 
 /** Methods that may be sent twice without a different effect (RFC 9110 9.2.2), retried by default. */
 export const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']

@@ -1,6 +1,6 @@
 import { INVALID_SPAN_CONTEXT, context, isSpanContextValid, trace, type Tracer } from '@opentelemetry/api'
 import { tracedRetry, type RetryContext } from '@traceweave/core'
-import { failOpen, reportFailure } from './guard'
+import { failOpen, reportFailure } from '@traceweave/core/internal'
 import { readHeader } from './headers'
 import type { ClientSettings } from './options'
 import type { Transport } from './call'

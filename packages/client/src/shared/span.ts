@@ -7,22 +7,8 @@ import {
   type Context,
   type Span,
 } from '@opentelemetry/api'
+import { normalizeMethod } from '@traceweave/core/internal'
 import type { ClientSettings } from './options'
-
-// The methods OpenTelemetry's HTTP conventions know; others are reported as `_OTHER` so a client
-// sending arbitrary methods cannot blow up span-name cardinality.
-const KNOWN_METHODS = new Set([
-  'CONNECT',
-  'DELETE',
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'PATCH',
-  'POST',
-  'PUT',
-  'QUERY',
-  'TRACE',
-])
 
 /**
  * `url` as `url.full` may show it: credentials always removed, the query only with `captureQuery`,
@@ -39,10 +25,11 @@ function defaultPort(protocol: string): number | undefined {
 
 /** The CLIENT span's attributes at start, per the OpenTelemetry HTTP client conventions. */
 function requestAttributes(method: string, url: URL, captureQuery: boolean, resendCount: number): Attributes {
-  const known = KNOWN_METHODS.has(method)
+  const normalized = normalizeMethod(method)
+  const known = normalized !== '_OTHER'
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
   const attributes: Attributes = {
-    'http.request.method': known ? method : '_OTHER',
+    'http.request.method': normalized,
     'url.full': redactUrl(url, captureQuery),
     'server.address': hostname,
   }
@@ -72,17 +59,16 @@ export function startClientSpan(
   ) {
     return undefined
   }
-  const name = KNOWN_METHODS.has(method) ? method : 'HTTP'
-  return settings
-    .tracer()
-    .startSpan(
-      name,
-      {
-        kind: SpanKind.CLIENT,
-        attributes: requestAttributes(method, url, settings.captureQuery, resendCount),
-      },
-      parent,
-    )
+  // Unknown methods are `_OTHER` and the span is `HTTP`, so arbitrary methods cannot blow up cardinality.
+  const name = normalizeMethod(method) === '_OTHER' ? 'HTTP' : method
+  return settings.tracer().startSpan(
+    name,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: requestAttributes(method, url, settings.captureQuery, resendCount),
+    },
+    parent,
+  )
 }
 
 /** Ends `span` with the response status: ERROR for 4xx and 5xx, as the conventions ask of clients. */

@@ -247,8 +247,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     res.once('close', onResponseClose)
     // Callback-style middleware (body parsers) resumes from request stream events, which would run
     // outside the request's context; binding the emitters keeps handlers after them inside it.
-    context.bind(serverRequest.context, req)
-    context.bind(serverRequest.context, res)
+    bindEmitter(serverRequest.context, req)
+    bindEmitter(serverRequest.context, res)
     const adapterStarted = this.adapter.onStart
     if (adapterStarted !== undefined) {
       failOpen(`${this.adapter.framework}.onStart`, () => adapterStarted(serverRequest), undefined)
@@ -472,6 +472,39 @@ function traceweaveWriteHead(this: ServerResponse, ...args: unknown[]): unknown 
     failOpen('server.responseStarting', () => lifecycle.responseStarting(serverRequest), undefined)
   }
   return original.apply(this, args)
+}
+
+// How OpenTelemetry's async-hooks context managers mark an emitter they bound (a per-manager symbol).
+const BOUND_EMITTER_MARK = 'OtListeners'
+
+/**
+ * Binds the emitter's listeners to `ctx`. OpenTelemetry's http instrumentation binds `req`/`res` to its
+ * own context before our middleware runs, and the context manager ignores a second bind; listeners
+ * would then miss the request record (and, when nesting, our span). Hiding its mark during our bind
+ * layers our binding over its own (listeners run in `ctx`, removal still finds them); then the mark
+ * goes back so both layers share one listener map. With another context manager this is a plain bind.
+ */
+function bindEmitter(ctx: Context, emitter: IncomingMessage | ServerResponse): void {
+  // An unbound emitter has no own `on`: the common case costs one property check.
+  if (!Object.prototype.hasOwnProperty.call(emitter, 'on')) {
+    context.bind(ctx, emitter)
+    return
+  }
+  const marked = emitter as unknown as Record<symbol, unknown>
+  const mark = Object.getOwnPropertySymbols(emitter).find(
+    (symbol) => symbol.description === BOUND_EMITTER_MARK,
+  )
+  if (mark === undefined) {
+    context.bind(ctx, emitter)
+    return
+  }
+  const listeners = marked[mark]
+  delete marked[mark]
+  try {
+    context.bind(ctx, emitter)
+  } finally {
+    marked[mark] = listeners
+  }
 }
 
 function isServerSpan(span: Span): boolean {

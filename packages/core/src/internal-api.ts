@@ -1,0 +1,11 @@
+/**
+ * `@traceweave/core/internal`: what the other @traceweave packages share with core beyond its public
+ * API (the fail-open guard, option compilers). Not for applications: it may change in any release.
+ *
+ * @packageDocumentation
+ */
+export { failOpen, reportFailure } from './internal/guard'
+export { logger, warnOnce } from './internal/diag'
+export { normalizeMethod } from './server/attributes'
+export { compilePropagateTo } from './propagation/propagate-to'
+export { validateRetryOptions } from './helpers/retry'
