@@ -72,6 +72,23 @@ function contextReport(): { requestId: string | undefined; spanId: string | unde
   return { requestId: getRequestId(), spanId: trace.getActiveSpan()?.spanContext().spanId }
 }
 
+/**
+ * Adds and removes listeners on the request stream the way libraries do (on/once, then
+ * removeListener/off with the original function): true if every one is gone again.
+ */
+function listenersRemovable(req: import('node:http').IncomingMessage): boolean {
+  const before = { data: req.listenerCount('data'), end: req.listenerCount('end') }
+  const [onData, prependedData, onceEnd] = [() => {}, () => {}, () => {}]
+  req.on('data', onData)
+  req.prependListener('data', prependedData)
+  req.once('end', onceEnd)
+  const added = req.listenerCount('data') === before.data + 2 && req.listenerCount('end') === before.end + 1
+  req.removeListener('data', onData)
+  req.off('data', prependedData)
+  req.off('end', onceEnd)
+  return added && req.listenerCount('data') === before.data && req.listenerCount('end') === before.end
+}
+
 type Framework = 'express5' | 'koa3'
 type Handler = Parameters<typeof request>[0]
 
@@ -86,6 +103,9 @@ function buildExpress(options: TraceweaveOptions<any>): Handler {
   app.get('/users/:id', async (req, res) => {
     await childWork('load user')
     res.json({ id: req.params.id, ...contextReport() })
+  })
+  app.get('/listeners', (req, res) => {
+    res.json({ removable: listenersRemovable(req) })
   })
   app.post('/echo', async (req, res) => {
     // Runs after express.json() resumed from the request stream's events.
@@ -151,6 +171,9 @@ function buildKoa(options: TraceweaveOptions<any>): Handler {
   router.get('/users/:id', async (ctx) => {
     await childWork('load user')
     ctx.body = { id: ctx.params.id, ...contextReport() }
+  })
+  router.get('/listeners', (ctx) => {
+    ctx.body = { removable: listenersRemovable(ctx.req) }
   })
   for (const path of ['/echo', '/raw']) {
     router.post(path, async (ctx) => {
@@ -223,7 +246,11 @@ describe.each(['express5', 'koa3'] as const)('%s under the http instrumentation'
     expect(response.body.spanId).toBe(server.spanContext().spanId)
     const child = named(spans, 'load user')
     expect(child.parentSpanContext?.spanId).toBe(server.spanContext().spanId)
-    expect(child.attributes).toMatchObject({ 'request.id': requestId, 'session.id': 'sess-1', 'user.id': 'user-7' })
+    expect(child.attributes).toMatchObject({
+      'request.id': requestId,
+      'session.id': 'sess-1',
+      'user.id': 'user-7',
+    })
   })
 
   // express.json() (raw-body binds its callback to the caller's async context) and Koa's reader.
@@ -275,6 +302,12 @@ describe.each(['express5', 'koa3'] as const)('%s under the http instrumentation'
     }
   })
 
+  test('enrich: listeners added to the re-bound request stream can still be removed', async () => {
+    startTracing()
+    const response = await request(buildApp(framework, {})).get('/listeners').expect(200)
+    expect(response.body).toEqual({ removable: true })
+  })
+
   test("nest: two SERVER spans, ours a child of the instrumentation's", async () => {
     const handle = startTracing()
     const response = await request(buildApp(framework, { existingServerSpan: 'nest' }))
@@ -301,7 +334,7 @@ describe.each(['express5', 'koa3'] as const)('%s under the http instrumentation'
     expect(named(spans, 'load user').parentSpanContext?.spanId).toBe(ours.spanContext().spanId)
   })
 
-  test('nest: work in the request stream\'s listeners and the handlers after it run under our span', async () => {
+  test("nest: work in the request stream's listeners and the handlers after it run under our span", async () => {
     const handle = startTracing()
     const response = await request(buildApp(framework, { existingServerSpan: 'nest' }))
       .post('/raw')

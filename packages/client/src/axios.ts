@@ -1,6 +1,12 @@
 import { sendTraced, type OutgoingCall } from './shared/call'
 import { reportFailure } from '@traceweave/core/internal'
-import { deleteHeaders, type OutgoingHeaders } from './shared/headers'
+import {
+  applyHeaders,
+  deleteHeaders,
+  isHeadersObject,
+  type HeadersClassLike,
+  type OutgoingHeaders,
+} from './shared/headers'
 import { resolveClientOptions, type ClientOptions, type ClientSettings } from './shared/options'
 import { sendWithRetry, type RetryTransport } from './shared/retry-policy'
 
@@ -72,31 +78,13 @@ const axiosTransport: RetryTransport<AxiosResponseLike> = {
 
 /** The header record axios's adapter reads, copied: an `AxiosHeaders` clone or a plain object. */
 function copyAxiosHeaders(original: unknown, add: OutgoingHeaders): { headers: unknown; written: string[] } {
-  const written: string[] = []
-  const source = original as
-    { constructor?: new (init: unknown) => unknown; set?: unknown; has?: unknown } | undefined
-  if (
-    source !== undefined &&
-    source !== null &&
-    typeof source.set === 'function' &&
-    typeof source.has === 'function'
-  ) {
+  if (isHeadersObject(original)) {
     // AxiosHeaders: `new AxiosHeaders(headers)` copies; its set/has ignore case.
-    const copy = new source.constructor!(source) as {
-      set(name: string, value: string): void
-      has(name: string): boolean
-    }
-    for (const [name, value] of Object.entries(add.replace)) {
-      copy.set(name, value)
-      written.push(name)
-    }
-    for (const [name, value] of Object.entries(add.ifAbsent)) {
-      if (copy.has(name)) continue
-      copy.set(name, value)
-      written.push(name)
-    }
-    return { headers: copy, written }
+    const HeadersClass = original.constructor as new (init: unknown) => HeadersClassLike
+    const copy = new HeadersClass(original)
+    return { headers: copy, written: applyHeaders(copy, add) }
   }
+  const written: string[] = []
   const copy: Record<string, unknown> = {}
   const present = new Set<string>()
   for (const [name, value] of Object.entries((original as Record<string, unknown> | undefined) ?? {})) {

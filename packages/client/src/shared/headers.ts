@@ -38,12 +38,14 @@ export type HeadersInitLike =
   | readonly (readonly [string, string])[]
   | Record<string, string | readonly string[]>
 
-interface HeadersClassLike {
+/** A header class with case-insensitive `has`/`set`: Fetch `Headers`, `AxiosHeaders`. */
+export interface HeadersClassLike {
   has(name: string): boolean
   set(name: string, value: string): void
 }
 
-function isHeadersObject(headers: unknown): headers is HeadersClassLike {
+/** True for a header class instance (as opposed to a record or an array of pairs). */
+export function isHeadersObject(headers: unknown): headers is HeadersClassLike {
   return (
     typeof headers === 'object' &&
     headers !== null &&
@@ -61,20 +63,11 @@ export function copyFetchHeaders(
   original: HeadersInitLike | undefined,
   add: OutgoingHeaders,
 ): { headers: HeadersInitLike; written: string[] } {
-  const written: string[] = []
   if (isHeadersObject(original)) {
     const copy = new Headers(original as unknown as Headers)
-    for (const [name, value] of Object.entries(add.replace)) {
-      copy.set(name, value)
-      written.push(name)
-    }
-    for (const [name, value] of Object.entries(add.ifAbsent)) {
-      if (copy.has(name)) continue
-      copy.set(name, value)
-      written.push(name)
-    }
-    return { headers: copy, written }
+    return { headers: copy, written: applyHeaders(copy, add) }
   }
+  const written: string[] = []
   const isRecord =
     original !== undefined &&
     !Array.isArray(original) &&
@@ -98,6 +91,21 @@ export function copyFetchHeaders(
   }
   const headers = original === undefined || isRecord ? Object.fromEntries(kept) : (kept as [string, string][])
   return { headers: headers as HeadersInitLike, written }
+}
+
+/** Writes `add` into a header class instance (ours replace, the others only where absent); returns the names written. */
+export function applyHeaders(headers: HeadersClassLike, add: OutgoingHeaders): string[] {
+  const written: string[] = []
+  for (const [name, value] of Object.entries(add.replace)) {
+    headers.set(name, value)
+    written.push(name)
+  }
+  for (const [name, value] of Object.entries(add.ifAbsent)) {
+    if (headers.has(name)) continue
+    headers.set(name, value)
+    written.push(name)
+  }
+  return written
 }
 
 /** Removes `names` (lowercase) from a Node-style header record, whatever their casing there. */
