@@ -12,6 +12,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import axios, { AxiosError, type AxiosInstance } from 'axios'
 import { traceAxios } from '@traceweave/client'
 import { closedPort, sendJson, startService, type TestService } from './support/http-services'
+import { ServiceSet, startExpress, startKoa, type RunningService } from './support/services'
 import { startTestTracing, type TestTracing } from './support/tracing'
 
 let tracing: TestTracing
@@ -29,10 +30,12 @@ afterAll(async () => {
 })
 
 const services: TestService[] = []
+const realServices = new ServiceSet()
 const undos: (() => void)[] = []
 afterEach(async () => {
   undos.splice(0).forEach((undo) => undo())
   await Promise.all(services.splice(0).map((service) => service.close()))
+  await realServices.closeAll()
 })
 async function service(name: string, handler: Parameters<typeof startService>[1]) {
   const started = await startService(name, handler)
@@ -64,31 +67,49 @@ const echo = (_req: unknown, res: import('node:http').ServerResponse) => sendJso
 const TRACE_HEADERS = ['traceparent', 'tracestate', 'baggage', 'x-request-id']
 
 describe('traceAxios: one trace across services', () => {
-  it('an Express-like service calling a Koa-like service (and back) shares one trace ID', async () => {
+  it('an Express 5 service calling a Koa 3 service (and back), both traced, shares one trace ID', async () => {
     const http = tracedInstance()
-    // The Koa service calls back into the Express one, which starts after it.
-    const peers: { express?: TestService } = {}
-    const koa = await service('koa', async (_req, res) => {
-      const back = await http.get(`${peers.express!.url}/callback`)
-      sendJson(res, 200, { callback: back.data })
-    })
-    const express = await service('express', async (req, res) => {
-      if (req.url === '/callback') return sendJson(res, 200, { from: 'express' })
-      const response = await http.get('/work', { baseURL: koa.url })
-      sendJson(res, 200, { koa: response.data })
-    })
+    // Real apps with the real middlewares; the Koa service calls back into the Express one.
+    const peers: { express?: RunningService } = {}
+    const koa = realServices.add(
+      await startKoa('koa', (_app, router) => {
+        router.get('/work', async (ctx) => {
+          const back = await http.get(`${peers.express!.url}/callback`)
+          ctx.body = { callback: back.data }
+        })
+      }),
+    )
+    const express = realServices.add(
+      await startExpress('express', (app) => {
+        app.get('/callback', (_req, res) => void res.json({ from: 'express' }))
+        app.get('/start', async (_req, res) => {
+          const response = await http.get('/work', { baseURL: koa.url, headers: { 'x-custom': 'mine' } })
+          res.json({ koa: response.data })
+        })
+      }),
+    )
     peers.express = express
 
     const { data } = await axios.get(`${express.url}/start`, { headers: { 'x-request-id': 'req-9' } })
     expect(data).toEqual({ koa: { callback: { from: 'express' } } })
+    await realServices.idle()
     expect(serverSpans()).toHaveLength(3)
     expect(clientSpans()).toHaveLength(2)
     expect(new Set(tracing.spans().map((span) => span.spanContext().traceId)).size).toBe(1)
-    expect(koa.requests[0]!.headers['x-request-id']).toBe('req-9')
+    expect(koa.received[0]!.headers['x-request-id']).toBe('req-9')
+    expect(koa.received[0]!.headers['x-custom']).toBe('mine')
+    expect(express.received[1]!.headers['x-request-id']).toBe('req-9')
     const client = clientSpans().find((span) => span.attributes['server.port'] === koa.port)!
-    expect(koa.requests[0]!.headers.traceparent).toBe(
+    expect(koa.received[0]!.headers.traceparent).toBe(
       `00-${client.spanContext().traceId}-${client.spanContext().spanId}-01`,
     )
+    // Each downstream SERVER span's parent is the CLIENT span that called it.
+    const work = serverSpans().find((span) => span.name === 'GET /work')!
+    expect(work.parentSpanContext!.spanId).toBe(client.spanContext().spanId)
+    const back = clientSpans().find((span) => span.attributes['server.port'] === express.port)!
+    const callback = serverSpans().find((span) => span.name === 'GET /callback')!
+    expect(callback.parentSpanContext!.spanId).toBe(back.spanContext().spanId)
+    expect(back.parentSpanContext!.spanId).toBe(work.spanContext().spanId)
   })
 
   it('instruments the default axios instance, resolving its adapter by name', async () => {

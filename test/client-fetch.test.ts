@@ -20,6 +20,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { instrumentGlobalFetch, traceFetch } from '@traceweave/client'
 import { setRequestState } from '@traceweave/core'
 import { closedPort, sendJson, startService, type TestService } from './support/http-services'
+import { ServiceSet, startExpress, startKoa, type RunningService } from './support/services'
 import { startTestTracing, type TestTracing } from './support/tracing'
 
 const TRACE_HEADERS = ['traceparent', 'tracestate', 'baggage', 'x-request-id']
@@ -50,8 +51,10 @@ afterAll(async () => {
 })
 
 const services: TestService[] = []
+const realServices = new ServiceSet()
 afterEach(async () => {
   await Promise.all(services.splice(0).map((service) => service.close()))
+  await realServices.closeAll()
 })
 async function service(name: string, handler: Parameters<typeof startService>[1]) {
   const started = await startService(name, handler)
@@ -81,23 +84,32 @@ const isFetchFailure = (error: unknown) =>
 const echo = (_req: unknown, res: import('node:http').ServerResponse) => sendJson(res, 200, { ok: true })
 
 describe('traceFetch: one trace across services', () => {
-  it('an Express-like service calling a Koa-like service (and back) shares one trace ID', async () => {
+  it('an Express 5 service calling a Koa 3 service (and back), both traced, shares one trace ID', async () => {
     const fetch = traceFetch(globalThis.fetch)
-    // The Koa service calls back into the Express one, which starts after it.
-    const peers: { express?: TestService } = {}
-    const koa = await service('koa', async (_req, res) => {
-      const back = await fetch(`${peers.express!.url}/callback`)
-      sendJson(res, 200, { callback: await back.json() })
-    })
-    const express = await service('express', async (req, res) => {
-      if (req.url === '/callback') return sendJson(res, 200, { from: 'express' })
-      const response = await fetch(`${koa.url}/work`, { headers: { accept: 'application/json' } })
-      sendJson(res, 200, { koa: await response.json() })
-    })
+    // Real apps with the real middlewares; the Koa service calls back into the Express one.
+    const peers: { express?: RunningService } = {}
+    const koa = realServices.add(
+      await startKoa('koa', (_app, router) => {
+        router.get('/work', async (ctx) => {
+          const back = await fetch(`${peers.express!.url}/callback`)
+          ctx.body = { callback: await back.json() }
+        })
+      }),
+    )
+    const express = realServices.add(
+      await startExpress('express', (app) => {
+        app.get('/callback', (_req, res) => void res.json({ from: 'express' }))
+        app.get('/start', async (_req, res) => {
+          const response = await fetch(`${koa.url}/work`, { headers: { accept: 'application/json' } })
+          res.json({ koa: await response.json() })
+        })
+      }),
+    )
     peers.express = express
 
     const response = await globalThis.fetch(`${express.url}/start`, { headers: { 'x-request-id': 'req-42' } })
     await expect(response.json()).resolves.toEqual({ koa: { callback: { from: 'express' } } })
+    await realServices.idle()
 
     const spans = tracing.spans()
     expect(serverSpans()).toHaveLength(3)
@@ -107,11 +119,16 @@ describe('traceFetch: one trace across services', () => {
     const byId = new Map(spans.map((span) => [span.spanContext().spanId, span]))
     const work = serverSpans().find((span) => span.name === 'GET /work')!
     expect(byId.get(work.parentSpanContext!.spanId)!.kind).toBe(SpanKind.CLIENT)
+    expect(byId.get(work.parentSpanContext!.spanId)!.attributes['server.port']).toBe(koa.port)
     const callback = serverSpans().find((span) => span.name === 'GET /callback')!
     expect(byId.get(callback.parentSpanContext!.spanId)!.kind).toBe(SpanKind.CLIENT)
-    // The request ID travels with the trace.
-    expect(koa.requests[0]!.headers['x-request-id']).toBe('req-42')
-    expect(express.requests[1]!.headers['x-request-id']).toBe('req-42')
+    expect(byId.get(callback.parentSpanContext!.spanId)!.parentSpanContext!.spanId).toBe(
+      work.spanContext().spanId,
+    )
+    // The request ID the first service received travels with the trace; the caller's header survives.
+    expect(koa.received[0]!.headers['x-request-id']).toBe('req-42')
+    expect(koa.received[0]!.headers.accept).toBe('application/json')
+    expect(express.received[1]!.headers['x-request-id']).toBe('req-42')
   })
 
   it('records the CLIENT span like the OpenTelemetry HTTP conventions ask', async () => {

@@ -32,7 +32,12 @@ beforeAll(() => {
   tracing = setupTracing({
     exporter: 'memory',
     flushOnExit: false,
-    sampling: { decide: 'deferred', ratio: 0, users: ['alice'], rules: [{ route: '/reports/:id', sample: 1 }] },
+    sampling: {
+      decide: 'deferred',
+      ratio: 0,
+      users: ['alice'],
+      rules: [{ route: '/reports/:id', sample: 1 }],
+    },
   })
 })
 beforeEach(() => {
@@ -60,7 +65,8 @@ async function startDecider(framework: Framework, downstream: RunningService): P
     const response = await tracedFetch(`${downstream.url}/stock/${id}`)
     return response.json()
   }
-  const lateUser = (value: unknown) => (typeof value === 'string' && value !== '' ? identifyUser(value) : false)
+  const lateUser = (value: unknown) =>
+    typeof value === 'string' && value !== '' ? identifyUser(value) : false
   if (framework === 'express5') {
     return services.add(
       await startExpress('decider', (app, express) => {
@@ -228,7 +234,13 @@ describe.each([
       const received = parseTraceparentHeader(downstream.received[0]!.headers.traceparent)
       expect(received).toMatchObject({ traceId, parentId: client!.spanContext().spanId, sampled: true })
       expect(downstream.received[0]!.headers.tracestate).toBe('ot=th:0')
-      expect(names(spans)).toEqual(['GET', 'GET /reports/:id', 'GET /stock/:id', 'count stock', 'render report'])
+      expect(names(spans)).toEqual([
+        'GET',
+        'GET /reports/:id',
+        'GET /stock/:id',
+        'count stock',
+        'render report',
+      ])
       expect(spans.every(isSampled)).toBe(true)
       expect(spans.every((span) => span.spanContext().traceId === traceId)).toBe(true)
       expect(below.parentSpanContext!.spanId).toBe(client!.spanContext().spanId)

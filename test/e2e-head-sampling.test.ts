@@ -49,7 +49,10 @@ function activeFlags(): { sampled: boolean; traceId: string | undefined } {
 type Framework = 'express5' | 'koa3'
 
 /** GET /work/:id (a child span), GET /health and /health/db, GET /healthy. */
-async function startApp(framework: Framework, options: Record<string, unknown> = {}): Promise<RunningService> {
+async function startApp(
+  framework: Framework,
+  options: Record<string, unknown> = {},
+): Promise<RunningService> {
   if (framework === 'express5') {
     return services.add(
       await startExpress(
@@ -63,7 +66,10 @@ async function startApp(framework: Framework, options: Record<string, unknown> =
           for (const path of ['/health', '/health/db', '/healthy'])
             app.get(path, (_req, res) => void res.json(activeFlags()))
         },
-        { user: (req: { headers: Record<string, unknown> }) => req.headers['x-user'], ...options },
+        {
+          user: (req: { headers: Record<string, unknown> }) => req.headers['x-user'] as string | undefined,
+          ...options,
+        },
       ),
     )
   }
@@ -76,7 +82,8 @@ async function startApp(framework: Framework, options: Record<string, unknown> =
           await childWork(tracer(), 'do work')
           ctx.body = flags
         })
-        for (const path of ['/health', '/health/db', '/healthy']) router.get(path, (ctx) => (ctx.body = activeFlags()))
+        for (const path of ['/health', '/health/db', '/healthy'])
+          router.get(path, (ctx) => (ctx.body = activeFlags()))
       },
       { user: (ctx: { get(name: string): string }) => ctx.get('x-user') || undefined, ...options },
     ),
@@ -140,7 +147,11 @@ describe.each(['express5', 'koa3'] as const)('head sampling with the %s middlewa
     expect(names(spans)).toEqual(['GET /work/:id', 'do work'])
     const server = spans.find((span) => span.name === 'GET /work/:id')!
     expect(server.spanContext().traceId).toBe(CALLER_TRACE)
-    expect(server.parentSpanContext).toMatchObject({ traceId: CALLER_TRACE, spanId: CALLER_SPAN, isRemote: true })
+    expect(server.parentSpanContext).toMatchObject({
+      traceId: CALLER_TRACE,
+      spanId: CALLER_SPAN,
+      isRemote: true,
+    })
     expect(server.links).toEqual([])
     // The caller sent no th, so the probability is unknown: no adjusted count is guessed.
     expect(server.attributes['sampling.adjusted_count']).toBeUndefined()

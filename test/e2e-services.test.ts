@@ -16,6 +16,7 @@ import {
   ServiceSet,
   clientSpansTo,
   isSampled,
+  listen,
   parseTraceparentHeader,
   serverSpan,
   startExpress,
@@ -87,7 +88,8 @@ async function startPair(client: GetJson): Promise<{ orders: RunningService; inv
   return { orders, inventory }
 }
 
-const byId = (spans: readonly ReadableSpan[]) => new Map(spans.map((span) => [span.spanContext().spanId, span]))
+const byId = (spans: readonly ReadableSpan[]) =>
+  new Map(spans.map((span) => [span.spanContext().spanId, span]))
 
 describe.each([
   ['traceFetch', fetchClient],
@@ -191,5 +193,50 @@ describe.each([
     // Our headers were added to a copy: the objects the handlers passed hold exactly what they did.
     expect(body.headersAfter).toEqual(ORDERS_HEADERS)
     expect(body.stock.headersAfter).toEqual(INVENTORY_HEADERS)
+  })
+})
+
+describe('a traced service calling a third party outside propagateTo', () => {
+  it('the third party gets no trace, baggage or request-ID headers, the service still records a CLIENT span', async () => {
+    // A bare server that only records what it receives: it stands for an external API.
+    const thirdParty = services.add(
+      await listen('third-party', (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end('{"ok":true}')
+      }),
+    )
+    const inventory = services.add(
+      await startKoa('inventory', (_app, router) => {
+        router.get('/inventory/:sku', (ctx) => (ctx.body = { sku: ctx.params.sku }))
+      }),
+    )
+    const orders = services.add(
+      await startExpress('orders', (app) => {
+        const fetch = traceFetch(globalThis.fetch, { propagateTo: [inventory.url] })
+        app.get('/orders/:id', async (_req, res) => {
+          await (await fetch(`${inventory.url}/inventory/1`)).arrayBuffer()
+          await (
+            await fetch(`${thirdParty.url}/v1/charge`, { headers: { authorization: 'Bearer t' } })
+          ).json()
+          res.json({ ok: true })
+        })
+      }),
+    )
+    await fetch(`${orders.url}/orders/1`, { headers: { 'x-request-id': 'req-e2e-3p' } })
+    await services.idle()
+
+    const headers = thirdParty.received[0]!.headers
+    for (const name of ['traceparent', 'tracestate', 'baggage', 'x-request-id']) {
+      expect(headers[name]).toBeUndefined()
+    }
+    expect(headers.authorization).toBe('Bearer t')
+    expect(inventory.received[0]!.headers['x-request-id']).toBe('req-e2e-3p')
+    expect(parseTraceparentHeader(inventory.received[0]!.headers.traceparent)!.sampled).toBe(true)
+    const spans = tracing.memory.getFinishedSpans()
+    const [toThirdParty] = clientSpansTo(spans, thirdParty)
+    expect(toThirdParty!.attributes['url.full']).toBe(`${thirdParty.url}/v1/charge`)
+    expect(toThirdParty!.parentSpanContext!.spanId).toBe(
+      serverSpan(spans, orders, '/orders/:id')!.spanContext().spanId,
+    )
   })
 })

@@ -44,7 +44,7 @@ async function startApp(framework: 'express5' | 'koa3'): Promise<RunningService>
         (app) => {
           app.get('/work/:id', (_req, res) => void res.json(activeFlags()))
         },
-        { user: (req: { headers: Record<string, unknown> }) => req.headers['x-user'] },
+        { user: (req: { headers: Record<string, unknown> }) => req.headers['x-user'] as string | undefined },
       ),
     )
   }

@@ -17,8 +17,8 @@ export const Koa3 = require('koa3') as typeof import('koa')
 export const KoaRouter = require('@koa/router').Router as typeof import('@koa/router').Router
 
 export type ExpressApp = ReturnType<typeof import('express')>
-export type KoaApp = InstanceType<typeof import('koa')>
-export type KoaRouterInstance = InstanceType<typeof KoaRouter>
+export type KoaApp = import('koa')
+export type KoaRouterInstance = import('@koa/router').Router
 
 /** One request a service received, as it arrived. */
 export interface ReceivedRequest {
@@ -160,11 +160,6 @@ export function serverSpan(
 /** The CLIENT spans that called `service`. */
 export function clientSpansTo(spans: readonly ReadableSpan[], service: RunningService): ReadableSpan[] {
   return spans.filter((span) => span.kind === CLIENT && span.attributes['server.port'] === service.port)
-}
-
-/** Spans exported by the services of `ports` (server spans by port; others by their trace). */
-export function spansOfTrace(spans: readonly ReadableSpan[], traceId: string): ReadableSpan[] {
-  return spans.filter((span) => span.spanContext().traceId === traceId)
 }
 
 /** Starts a fresh child span inside a handler, for spans that must follow the request's decision. */

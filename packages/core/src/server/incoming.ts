@@ -16,6 +16,8 @@ export interface IncomingParent {
  */
 export function extractIncoming(headers: IncomingHttpHeaders, trusted: boolean): IncomingParent {
   const extracted = extractContext(headers, { trustIncoming: trusted, context: ROOT_CONTEXT })
-  if (trusted) return { context: extracted, link: undefined }
+  // Trusted by the middleware, but the registered propagator may still have refused the caller
+  // (setupTracing({ propagation: { trustIncoming } })): then it kept the caller only for a link.
+  if (trusted) return { context: extracted, link: getUntrustedParent(extracted) }
   return { context: ROOT_CONTEXT, link: getUntrustedParent(extracted) }
 }
