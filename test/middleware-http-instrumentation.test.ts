@@ -41,9 +41,11 @@ const httpDefinition = (
 let tracing: MemoryTracingHandle | undefined
 
 function startTracing(options: SetupTracingOptions = {}): MemoryTracingHandle {
-  tracing = setupTracing({ exporter: 'memory', flushOnExit: false, serviceName: 'api', ...options })
-  instrumentation.setTracerProvider(tracing.provider)
-  return tracing
+  const handle = setupTracing({ ...options, exporter: 'memory', flushOnExit: false, serviceName: 'api' })
+  // The instrumentation keeps the tracer it was given: hand it each new provider.
+  instrumentation.setTracerProvider(handle.provider)
+  tracing = handle
+  return handle
 }
 
 async function stopTracing(): Promise<void> {
@@ -302,6 +304,25 @@ describe.each(['express5', 'koa3'] as const)('%s under the http instrumentation'
     }
   })
 
+  test('enrich: captureHeaders records request and response headers on the enriched span', async () => {
+    const handle = startTracing()
+    const app = buildApp(framework, {
+      captureHeaders: { request: ['x-tenant', 'authorization'], response: ['x-request-id'] },
+    })
+    const response = await request(app)
+      .get('/users/1')
+      .set('x-tenant', 'acme')
+      .set('authorization', 'Bearer secret')
+      .expect(200)
+    const [server] = serverSpans(await spansOnceEnded(handle, 1, 2))
+    expect(server!.instrumentationScope.name).toBe(THEIR_SCOPE)
+    expect(server!.attributes).toMatchObject({
+      'http.request.header.x-tenant': ['acme'],
+      'http.request.header.authorization': ['[REDACTED]'],
+      'http.response.header.x-request-id': [response.headers['x-request-id']],
+    })
+  })
+
   test('enrich: listeners added to the re-bound request stream can still be removed', async () => {
     startTracing()
     const response = await request(buildApp(framework, {})).get('/listeners').expect(200)
@@ -350,6 +371,33 @@ describe.each(['express5', 'koa3'] as const)('%s under the http instrumentation'
       const span = named(spans, name)
       expect(span.parentSpanContext?.spanId).toBe(ours.spanContext().spanId)
       expect(span.attributes['request.id']).toBe('req-nested')
+    }
+  })
+
+  // What the README suggests when traceweave's request-level trust and sampling should decide: the
+  // instrumentation skips incoming requests (and binds them to a tracing-suppressed context).
+  test('instrumentation told to skip incoming requests: our span is the one SERVER span, also in stream listeners', async () => {
+    const handle = startTracing()
+    const config = instrumentation.getConfig()
+    instrumentation.setConfig({ ...config, ignoreIncomingRequestHook: () => true })
+    try {
+      const response = await request(buildApp(framework, {}))
+        .post('/raw')
+        .set('content-type', 'text/plain')
+        .set('x-request-id', 'req-skipped')
+        .send('{"n":2}')
+        .expect(200)
+      expect(response.body.requestId).toBe('req-skipped')
+      const spans = await spansOnceEnded(handle, 1, 3)
+      const servers = serverSpans(spans)
+      expect(servers.map((span) => span.instrumentationScope.name)).toEqual([OUR_SCOPE])
+      for (const name of ['parse body', 'store body']) {
+        const span = named(spans, name)
+        expect(span.parentSpanContext?.spanId).toBe(servers[0]!.spanContext().spanId)
+        expect(span.attributes['request.id']).toBe('req-skipped')
+      }
+    } finally {
+      instrumentation.setConfig(config)
     }
   })
 

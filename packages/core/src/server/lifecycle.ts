@@ -157,6 +157,10 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   responseStarting(serverRequest: ServerRequest<Request>): void {
     this.refreshRoute(serverRequest)
     this.setResponseHeaders(serverRequest)
+    // An enriched span is ended by the http instrumentation on the response's 'close', before our
+    // 'close' listener runs: its response headers are recorded now, when they are set.
+    const { span, res, ownsSpan } = serverRequest
+    if (!ownsSpan) this.captureHeaders(span, this.options.captureResponseHeaders, res.getHeaders())
   }
 
   private startRequest(
