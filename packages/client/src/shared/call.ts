@@ -1,4 +1,5 @@
 import { context, createContextKey, trace, type Context, type Span } from '@opentelemetry/api'
+import { isTracingDisabled } from '@traceweave/core'
 import { failOpen, reportFailure } from '@traceweave/core/internal'
 import { outgoingHeaders, type OutgoingHeaders } from './headers'
 import type { ClientSettings } from './options'
@@ -48,7 +49,8 @@ export function sendTraced<R>(
   resendCount = 0,
 ): Promise<R> {
   const parent = context.active()
-  if (isTracingSuppressed(parent)) return Promise.resolve(call.untouched())
+  // Tracing switched off (OTEL_SDK_DISABLED, setupTracing({ disabled })), or suppressed for this call.
+  if (isTracingDisabled() || isTracingSuppressed(parent)) return Promise.resolve(call.untouched())
   let span: Span | undefined
   let send: () => PromiseLike<R>
   let callContext: Context
