@@ -58,7 +58,8 @@ async function benchmark(opts) {
         server.rounds.push(result)
         process.stdout.write(
           `  round ${round + 1}/${opts.rounds} ${server.framework.id}/${server.variant}`.padEnd(36) +
-            `${result.cpuPerRequest.toFixed(1)} µs/req  ${Math.round(result.requestsPerSecond)} req/s\n`,
+            `${result.cpuPerRequest.toFixed(1)} µs/req (user ${result.userPerRequest.toFixed(1)})  ` +
+            `${Math.round(result.requestsPerSecond)} req/s\n`,
         )
       }
     }
@@ -87,7 +88,8 @@ async function benchmark(opts) {
 function startServer(framework, variant, execArgv = []) {
   return new Promise((resolve, reject) => {
     const child = fork(SERVER, [framework.id, variant], { cwd: HERE, execArgv, stdio: 'inherit' })
-    const onExit = (code) => reject(new Error(`${framework.id}/${variant} server exited (${code}) before ready`))
+    const onExit = (code) =>
+      reject(new Error(`${framework.id}/${variant} server exited (${code}) before ready`))
     child.once('exit', onExit)
     child.once('message', (message) => {
       if (message.type !== 'ready') return reject(new Error(`unexpected message ${JSON.stringify(message)}`))
@@ -119,10 +121,14 @@ async function measure(server, opts) {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   const stats = await request(server.child, { type: 'stop' }, 'stopped')
   if (stats.requests !== opts.requests) {
-    throw new Error(`${server.framework.id}/${server.variant}: server counted ${stats.requests} of ${opts.requests}`)
+    throw new Error(
+      `${server.framework.id}/${server.variant}: server counted ${stats.requests} of ${opts.requests}`,
+    )
   }
   return {
     cpuPerRequest: (stats.userMicros + stats.systemMicros) / stats.requests,
+    userPerRequest: stats.userMicros / stats.requests,
+    systemPerRequest: stats.systemMicros / stats.requests,
     requestsPerSecond: opts.requests / seconds,
     spansPerRequest: stats.spans / stats.requests,
     droppedSpans: stats.droppedSpans,
@@ -159,7 +165,8 @@ function load(server, total, concurrency) {
           headers: { 'x-session-id': `bench-session-${n % SESSIONS}`, 'user-agent': 'traceweave-bench' },
         },
         (res) => {
-          if (res.statusCode !== 200) fail(new Error(`${server.framework.id}/${server.variant}: HTTP ${res.statusCode}`))
+          if (res.statusCode !== 200)
+            fail(new Error(`${server.framework.id}/${server.variant}: HTTP ${res.statusCode}`))
           res.resume()
           res.on('end', () => {
             inFlight--
@@ -192,13 +199,16 @@ function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
       const value = median(cpu)
       const delta = value - bare
       let bar = ''
-      if (variant === 'traceweave') bar = delta <= framework.bar ? `<= +${framework.bar}: met` : `<= +${framework.bar}: MISSED`
+      if (variant === 'traceweave')
+        bar = delta <= framework.bar ? `<= +${framework.bar}: met` : `<= +${framework.bar}: MISSED`
       const reference = GUIDE_REFERENCE[framework.id][variant]
       rows.push([
         framework.label,
         variant,
         value.toFixed(1),
         `${Math.min(...cpu).toFixed(1)}-${Math.max(...cpu).toFixed(1)}`,
+        median(rounds.map((r) => r.userPerRequest)).toFixed(1),
+        median(rounds.map((r) => r.systemPerRequest)).toFixed(1),
         variant === 'bare' ? '' : `${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`,
         variant === 'bare' ? '' : `x${(value / bare).toFixed(2)}`,
         String(Math.round(median(rounds.map((r) => r.requestsPerSecond)))),
@@ -214,12 +224,28 @@ function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
       }
     }
   }
-  const header = ['framework', 'variant', 'CPU µs/req', 'min-max', 'over bare', 'ratio', 'req/s', 'spans/req', 'bar / guide']
+  const header = [
+    'framework',
+    'variant',
+    'CPU µs/req',
+    'min-max',
+    'user',
+    'system',
+    'over bare',
+    'ratio',
+    'req/s',
+    'spans/req',
+    'bar / guide',
+  ]
   const table = formatTable(header, rows)
   const cpus = os.cpus()
   const samplingLines = sampling.error
     ? [`The sampling micro-benchmark failed: ${sampling.error}`]
-    : ['| sampler configuration | ns / decision |', '|---|---:|', ...sampling.results.map((r) => `| ${r.name} | ${r.nsPerDecision} |`)]
+    : [
+        '| sampler configuration | ns / decision |',
+        '|---|---:|',
+        ...sampling.results.map((r) => `| ${r.name} | ${r.nsPerDecision} |`),
+      ]
   const markdown = [
     '# Benchmark results',
     '',
@@ -236,7 +262,7 @@ function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
     '',
     ...verdicts.map((v) => `- ${v}`),
     '',
-    '**The bar** (developers\' guide): server CPU µs per request over bare, 100% sampled, request IDs on:',
+    "**The bar** (developers' guide): server CPU µs per request over bare, 100% sampled, request IDs on:",
     'Express 5 <= +15, Koa 3 <= +6. The guide quotes OpenTelemetry auto-instrumentation at +54 / +27 and a',
     'lean one-span middleware at +22 / +9 on its reference machine ("guide" column).',
     '',
@@ -254,7 +280,7 @@ function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
     '',
     '- Each variant runs in its own server process (`bench/server.cjs`), so auto-instrumentation patches',
     '  before the framework is required; all on 127.0.0.1, an ephemeral port, one route `GET /users/:id`',
-    '  through the framework\'s router (@koa/router for Koa) returning a small JSON body.',
+    "  through the framework's router (@koa/router for Koa) returning a small JSON body.",
     `- The load generator (in \`bench/run.mjs\`) uses node:http keep-alive agents; every request carries an`,
     `  \`x-session-id\` (${SESSIONS} sessions, so traceweave's session counting runs) and no trace headers, so`,
     '  every request starts a new, sampled trace.',
@@ -269,7 +295,7 @@ function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
     '  `finish`. `otel-auto` is `registerInstrumentations` with HttpInstrumentation and',
     '  ExpressInstrumentation / KoaInstrumentation. `lean` and `otel-auto` use a plain `NodeTracerProvider`',
     '  (ParentBased(AlwaysOn), AsyncLocalStorage context, W3C propagators) registered with `register()`.',
-    '- Every tracing variant exports through the SDK\'s BatchSpanProcessor into an exporter that does no',
+    "- Every tracing variant exports through the SDK's BatchSpanProcessor into an exporter that does no",
     '  I/O (its `export` just reports success), so the measurement is the instrumentation, not the network.',
     '',
     '## Sampling decisions',
@@ -284,7 +310,8 @@ function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
 
 function formatTable(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  const line = (cells) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
@@ -302,13 +329,21 @@ async function profile(opts) {
   const [frameworkId, variant] = opts.profile.split('/')
   const framework = FRAMEWORKS.find((f) => f.id === frameworkId)
   if (framework === undefined || !VARIANTS.includes(variant)) {
-    throw new RangeError(`--profile must be <${FRAMEWORKS.map((f) => f.id).join('|')}>/<${VARIANTS.join('|')}>`)
+    throw new RangeError(
+      `--profile must be <${FRAMEWORKS.map((f) => f.id).join('|')}>/<${VARIANTS.join('|')}>`,
+    )
   }
   const dir = mkdtempSync(join(os.tmpdir(), 'traceweave-prof-'))
-  const server = await startServer(framework, variant, ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${dir}`])
+  const server = await startServer(framework, variant, [
+    '--cpu-prof',
+    '--cpu-prof-interval=200',
+    `--cpu-prof-dir=${dir}`,
+  ])
   try {
     const result = await measure(server, { ...opts, requests: opts.requests })
-    console.log(`${frameworkId}/${variant}: ${result.cpuPerRequest.toFixed(1)} µs/req over ${opts.requests} requests`)
+    console.log(
+      `${frameworkId}/${variant}: ${result.cpuPerRequest.toFixed(1)} µs/req over ${opts.requests} requests`,
+    )
     server.child.disconnect()
     await new Promise((resolve) => server.child.once('exit', resolve))
     const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'))
@@ -335,13 +370,37 @@ function printTopFrames(prof, top) {
     if (functionName !== '(idle)') total += count
   }
   const sorted = [...self].filter(([key]) => !key.startsWith('(idle)')).sort((a, b) => b[1] - a[1])
-  console.log(`\ntop ${top} self-time frames (${Math.round(interval)} µs samples, % of busy samples; * = traceweave):`)
+  console.log(
+    `\ntop ${top} self-time frames (${Math.round(interval)} µs samples, % of busy samples; * = traceweave):`,
+  )
   for (const [key, count] of sorted.slice(0, top)) {
     const ours = key.includes('packages/') ? '*' : ' '
     console.log(`${ours} ${((100 * count) / total).toFixed(1).padStart(5)}%  ${key}`)
   }
+  // Inclusive time of our functions (their callees included), counted once per sample stack.
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]))
+  const parent = new Map()
+  for (const n of prof.nodes) for (const child of n.children ?? []) parent.set(child, n.id)
+  const inclusive = new Map()
+  for (const id of prof.samples) {
+    const seen = new Set()
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const { functionName, url, lineNumber } = byId.get(at).callFrame
+      if (!url.includes('/packages/')) continue
+      const key = `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      inclusive.set(key, (inclusive.get(key) ?? 0) + 1)
+    }
+  }
+  console.log('\ntraceweave functions by inclusive time (callees included):')
+  for (const [key, count] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`  ${((100 * count) / total).toFixed(1).padStart(5)}%  ${key}`)
+  }
   const oursTotal = sorted.filter(([key]) => key.includes('packages/')).reduce((sum, [, c]) => sum + c, 0)
-  console.log(`\ntraceweave frames in total: ${((100 * oursTotal) / total).toFixed(1)}% of busy samples (self time)`)
+  console.log(
+    `\ntraceweave frames in total: ${((100 * oursTotal) / total).toFixed(1)}% of busy samples (self time)`,
+  )
 }
 
 function shortUrl(url) {
@@ -353,7 +412,16 @@ function shortUrl(url) {
 }
 
 function parseArgs(args) {
-  const result = { rounds: 5, requests: 20_000, warmup: 3_000, concurrency: 16, only: undefined, write: true, profile: undefined, top: 40 }
+  const result = {
+    rounds: 5,
+    requests: 20_000,
+    warmup: 3_000,
+    concurrency: 16,
+    only: undefined,
+    write: true,
+    profile: undefined,
+    top: 40,
+  }
   for (const arg of args) {
     const [key, value] = arg.replace(/^--/, '').split('=')
     if (key === 'no-write') result.write = false

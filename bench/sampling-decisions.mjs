@@ -5,7 +5,11 @@ import { TraceweaveSampler, setRequestState, resetSamplingStats } from '@tracewe
 
 const ITERATIONS = 1_000_000
 const traceIds = Array.from({ length: 4096 }, () =>
-  Array.from({ length: 4 }, () => Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')).join(''),
+  Array.from({ length: 4 }, () =>
+    Math.floor(Math.random() * 2 ** 32)
+      .toString(16)
+      .padStart(8, '0'),
+  ).join(''),
 )
 const requestContext = setRequestState(ROOT_CONTEXT, {
   requestId: 'bench',
@@ -51,5 +55,6 @@ export function runSamplingBench() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const { name, nsPerDecision } of runSamplingBench()) console.log(`${name.padEnd(28)} ${nsPerDecision} ns/decision`)
+  for (const { name, nsPerDecision } of runSamplingBench())
+    console.log(`${name.padEnd(28)} ${nsPerDecision} ns/decision`)
 }

@@ -1,4 +1,5 @@
 import type { ServerRequest } from '@traceweave/core'
+import { activeServerRequest } from '@traceweave/core/internal'
 import type { ExpressRequest } from './types'
 
 /**
@@ -19,15 +20,20 @@ import type { ExpressRequest } from './types'
  * an array of paths), the route stays unknown rather than guessed: the span is named `METHOD`.
  */
 
-/** What the Express adapter keeps per traced request. */
+/** What the Express adapter keeps per traced request (in the lifecycle handle's `adapterState`). */
 export interface ExpressRecord {
   readonly serverRequest: ServerRequest<ExpressRequest>
   /** Mount patterns of the routers the request is in, outermost first; `undefined` when unknowable. */
   readonly mounts: Array<string | undefined>
 }
 
-/** Per-request records of the Express adapter, keyed by the request. */
-export const records = new WeakMap<object, ExpressRecord>()
+/**
+ * The adapter's record of a traced request, found through the active context (router layers run inside
+ * the request's context): no map keyed by `req` and no property on it, both costly per request.
+ */
+export function recordOf(req: ExpressRequest): ExpressRecord | undefined {
+  return activeServerRequest(req)?.adapterState as ExpressRecord | undefined
+}
 
 interface LayerLike {
   handle: unknown
@@ -94,7 +100,7 @@ function wrapRoute(original: Handle): Handle {
     res: unknown,
     next: (error?: unknown) => void,
   ) {
-    const record = records.get(req)
+    const record = recordOf(req)
     if (record !== undefined) routeEntered(record, req)
     return original.call(this, req, res, next)
   }
@@ -123,7 +129,7 @@ function wrapMount(layer: LayerLike, original: RouterLike): Handle {
     res: unknown,
     next: (error?: unknown) => void,
   ) {
-    const record = records.get(req)
+    const record = recordOf(req)
     if (record === undefined) return original.call(this, req, res, next)
     const mounts = record.mounts
     mounts.push(normalizeMount(readPattern(layer)))

@@ -5,6 +5,7 @@ import {
   type ServerRequest,
   type TraceweaveOptions,
 } from '@traceweave/core'
+import { activeServerRequest } from '@traceweave/core/internal'
 import type { KoaApplicationLike, KoaContext, KoaMiddleware, KoaNext } from './types'
 
 const TRUST_NONE: ProxyTrust = { trust: false }
@@ -14,21 +15,27 @@ const KOA_ADAPTER: ServerAdapter<KoaContext> = {
   onStart: observeRoute,
 }
 
-// The route each traced context's router matched, and the request it belongs to.
-const matchedRoutes = new WeakMap<KoaContext, string>()
-const serverRequests = new WeakMap<KoaContext, ServerRequest<KoaContext>>()
+// The route the router matched for a context traceweave does not trace (an ignored request); a traced
+// request keeps it in its lifecycle handle's `adapterState`, with no map entry.
+const untracedRoutes = new WeakMap<KoaContext, string>()
+// App context prototypes that carry our `_matchedRoute` accessor.
+const observedPrototypes = new WeakSet<object>()
 
 /**
  * @koa/router writes the matched route (prefixes included) to `ctx._matchedRoute` just before the
  * route's handlers run. Observing that write makes it the "route known" moment, so spans the handlers
- * start already see the final span name. Runs in the lifecycle's fail-open guard.
+ * start already see the final span name and a deferred sampling decision sees the route. The accessor
+ * is defined once on the app's context prototype (every `ctx` of the app inherits it), not per request.
+ * Runs in the lifecycle's fail-open guard.
  */
 function observeRoute(serverRequest: ServerRequest<KoaContext>): void {
   const ctx = serverRequest.request
-  serverRequests.set(ctx, serverRequest)
-  Object.defineProperty(ctx, '_matchedRoute', {
+  const prototype = Object.getPrototypeOf(ctx) as object | null
+  if (prototype === null || observedPrototypes.has(prototype)) return
+  observedPrototypes.add(prototype)
+  Object.defineProperty(prototype, '_matchedRoute', {
     configurable: true,
-    enumerable: true,
+    enumerable: false,
     get: getMatchedRoute,
     set: setMatchedRoute,
   })
@@ -36,17 +43,21 @@ function observeRoute(serverRequest: ServerRequest<KoaContext>): void {
 
 // Shared accessors (no per-request closures): `this` is the context.
 function getMatchedRoute(this: KoaContext): string | undefined {
-  return matchedRoutes.get(this)
+  const serverRequest = activeServerRequest(this)
+  if (serverRequest === undefined) return untracedRoutes.get(this)
+  return serverRequest.adapterState as string | undefined
 }
 
 function setMatchedRoute(this: KoaContext, route: unknown): void {
-  if (typeof route !== 'string') {
-    matchedRoutes.delete(this)
+  const serverRequest = activeServerRequest(this)
+  const value = typeof route === 'string' ? route : undefined
+  if (serverRequest === undefined) {
+    if (value === undefined) untracedRoutes.delete(this)
+    else untracedRoutes.set(this, value)
     return
   }
-  matchedRoutes.set(this, route)
-  const serverRequest = serverRequests.get(this)
-  if (serverRequest !== undefined) serverRequest.lifecycle.routeKnown(serverRequest, route)
+  serverRequest.adapterState = value
+  if (value !== undefined) serverRequest.lifecycle.routeKnown(serverRequest, value)
 }
 
 /**

@@ -1,4 +1,4 @@
-import { context, createContextKey, type Context } from '@opentelemetry/api'
+import { context, createContextKey, type Context, type Span } from '@opentelemetry/api'
 
 /**
  * The one per-request record. The server lifecycle creates it at request start and keeps it in the
@@ -30,6 +30,13 @@ export interface RequestState {
    * ready-made so the span processor copies them without rebuilding them per span.
    */
   readonly correlationAttributes: Record<string, string | number>
+  /**
+   * @internal Spans started during the request (bounded), so a late `identifyUser()` reaches those
+   * still open. Kept on the record rather than in a WeakMap: a request allocates no map entries.
+   */
+  openSpans?: Set<Span>
+  /** @internal The server lifecycle's handle of the request, when a traceweave middleware started it. */
+  serverRequest?: unknown
 }
 
 const REQUEST_STATE_KEY = createContextKey('traceweave.request-state')

@@ -18,34 +18,19 @@ export interface SpanProcessorLike {
  */
 export const MAX_TRACKED_SPANS_PER_REQUEST = 1000
 
-// Both maps are keyed weakly: a request's record and its spans are collected with the request.
-const openSpansByRequest = new WeakMap<RequestState, Set<Span>>()
-const requestOfSpan = new WeakMap<object, Set<Span>>()
-
-/** Remembers `span` as open in the request `state` until it ends (bounded per request). */
+/**
+ * Remembers `span` as a span of the request `state` (bounded per request). Ended spans are not
+ * removed: they go with the record, and {@link forEachOpenSpan} skips them.
+ */
 export function trackOpenSpan(state: RequestState, span: Span): void {
-  let open = openSpansByRequest.get(state)
-  if (open === undefined) {
-    open = new Set()
-    openSpansByRequest.set(state, open)
-  }
-  if (open.size >= MAX_TRACKED_SPANS_PER_REQUEST) return
-  open.add(span)
-  requestOfSpan.set(span, open)
-}
-
-/** Forgets `span` (it ended). */
-export function untrackSpan(span: object): void {
-  const open = requestOfSpan.get(span)
-  if (open === undefined) return
-  open.delete(span as Span)
-  requestOfSpan.delete(span)
+  const spans = (state.openSpans ??= new Set())
+  if (spans.size < MAX_TRACKED_SPANS_PER_REQUEST) spans.add(span)
 }
 
 /** Calls `fn` for every span of the request that is still open. */
 export function forEachOpenSpan(state: RequestState, fn: (span: Span) => void): void {
-  const open = openSpansByRequest.get(state)
-  if (open !== undefined) for (const span of open) fn(span)
+  const spans = state.openSpans
+  if (spans !== undefined) for (const span of spans) if (span.isRecording()) fn(span)
 }
 
 /**
@@ -65,9 +50,7 @@ export class CorrelationSpanProcessor implements SpanProcessorLike {
     trackOpenSpan(state, span)
   }
 
-  onEnd(span: object): void {
-    untrackSpan(span)
-  }
+  onEnd(): void {}
 
   forceFlush(): Promise<void> {
     return Promise.resolve()

@@ -67,6 +67,22 @@ export function withThreshold(
   threshold: Threshold | undefined,
 ): TraceState | undefined {
   const wanted = threshold?.th
+  if (traceState === undefined && wanted !== undefined) return rootTraceState(wanted)
   if (getOtSubKey(traceState, 'th') === wanted) return traceState
   return setOtSubKey(traceState, 'th', wanted) ?? traceState
+}
+
+// A trace started here has no other members: its tracestate is `ot=th:<th>`, the same immutable
+// object for every trace kept at that threshold. Bounded: past MAX_CACHED_ROOT_STATES distinct
+// thresholds (adaptive sampling rounds them to 4 significant hex digits), new ones are not cached.
+const MAX_CACHED_ROOT_STATES = 4096
+const rootTraceStates = new Map<string, TraceState | undefined>()
+
+function rootTraceState(th: string): TraceState | undefined {
+  let state = rootTraceStates.get(th)
+  if (state === undefined) {
+    state = setOtSubKey(undefined, 'th', th)
+    if (rootTraceStates.size < MAX_CACHED_ROOT_STATES) rootTraceStates.set(th, state)
+  }
+  return state
 }

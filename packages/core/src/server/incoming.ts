@@ -1,4 +1,10 @@
-import { ROOT_CONTEXT, type Context, type SpanContext } from '@opentelemetry/api'
+import {
+  propagation,
+  ROOT_CONTEXT,
+  type Context,
+  type SpanContext,
+  type TextMapGetter,
+} from '@opentelemetry/api'
 import type { IncomingHttpHeaders } from 'node:http'
 import { extractContext } from '../propagation/carrier'
 import { getUntrustedParent } from '../propagation/trust'
@@ -10,14 +16,27 @@ export interface IncomingParent {
 }
 
 /**
+ * Node's parsed request headers: names are lowercase, and repeated lines of an unknown header are
+ * joined with ", " (so a repeated `traceparent` stays invalid, a repeated `tracestate` stays ordered).
+ * A direct lookup is exact here; the general getter's case-insensitive scan is not needed.
+ */
+const NODE_HEADERS_GETTER: TextMapGetter<IncomingHttpHeaders> = {
+  keys: (headers) => Object.keys(headers),
+  get: (headers, name) => headers[name],
+}
+
+/**
  * Applies the request-level trust policy to the incoming headers. Trusted: continue the caller's trace
  * (with its tracestate and baggage, as the registered propagator reads them). Not trusted: start a new
  * root, linked to the caller, so no tracestate, baggage or sampling decision of the caller gets in.
  */
 export function extractIncoming(headers: IncomingHttpHeaders, trusted: boolean): IncomingParent {
-  const extracted = extractContext(headers, { trustIncoming: trusted, context: ROOT_CONTEXT })
-  // Trusted by the middleware, but the registered propagator may still have refused the caller
-  // (setupTracing({ propagation: { trustIncoming } })): then it kept the caller only for a link.
-  if (trusted) return { context: extracted, link: getUntrustedParent(extracted) }
-  return { context: ROOT_CONTEXT, link: getUntrustedParent(extracted) }
+  if (trusted) {
+    const extracted = propagation.extract(ROOT_CONTEXT, headers, NODE_HEADERS_GETTER)
+    // Trusted by the middleware, but the registered propagator may still have refused the caller
+    // (setupTracing({ propagation: { trustIncoming } })): then it kept the caller only for a link.
+    return { context: extracted, link: getUntrustedParent(extracted) }
+  }
+  const refused = extractContext(headers, { trustIncoming: false, context: ROOT_CONTEXT })
+  return { context: ROOT_CONTEXT, link: getUntrustedParent(refused) }
 }

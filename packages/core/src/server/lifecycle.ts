@@ -8,6 +8,7 @@ import {
   type Attributes,
   type Context,
   type Exception,
+  type Histogram,
   type Span,
   type Tracer,
   type TracerProvider,
@@ -18,7 +19,7 @@ import type { TLSSocket } from 'node:tls'
 import { resolveRequestId } from '../correlation/request-id'
 import { setRequestState, type RequestState } from '../correlation/request-state'
 import { parseSessionId, readCookie, SessionCounters } from '../correlation/session'
-import { trackOpenSpan, untrackSpan } from '../correlation/span-processor'
+import { trackOpenSpan } from '../correlation/span-processor'
 import { applyUserId, ATTR_USER_ID, parseUserId } from '../correlation/user'
 import { warnOnce } from '../internal/diag'
 import { isTracingDisabled } from '../internal/disabled'
@@ -49,6 +50,7 @@ import {
 import { isPeerTrusted, resolveClientAddress, type ProxyTrust } from './client-address'
 import { extractIncoming } from './incoming'
 import { ServerMetrics } from './metrics'
+import { attachToStreams } from './stream-context'
 import {
   resolveServerOptions,
   type CapturedHeader,
@@ -63,9 +65,6 @@ const ACCESS_CONTROL_EXPOSE_HEADERS = 'access-control-expose-headers'
 const MAX_HEADER_ATTRIBUTE_LENGTH = 1024
 // Host header: a DNS name or IPv4 address, or a bracketed IPv6 address, then an optional port.
 const HOST_PATTERN = /^(?:\[([0-9A-Fa-f:.]{2,45})\]|([A-Za-z0-9.-]{1,253}))(?::([0-9]{1,5}))?$/
-
-/** Every traced response, to find its request from `res` in the shared listeners below. */
-const responses = new WeakMap<ServerResponse, ServerRequest<any>>()
 
 /**
  * Builds the server lifecycle for one `traceweave()` call: options are resolved and checked here, once,
@@ -85,12 +84,14 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   private readonly metrics = new ServerMetrics()
   private readonly tracers = new TracerSource()
   private readonly exposeNames: readonly string[]
+  private readonly bindStreams: boolean
 
   constructor(
     private readonly options: ResolvedServerOptions<Request>,
     private readonly adapter: ServerAdapter<Request>,
   ) {
     this.sessions = new SessionCounters(options.maxSessions, options.hasher)
+    this.bindStreams = options.bindStreams ?? adapter.bindStreams ?? true
     this.exposeNames = options.traceResponse
       ? [options.requestIdHeader, TRACERESPONSE_HEADER]
       : [options.requestIdHeader]
@@ -137,6 +138,9 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     failOpen(
       'server.recordError',
       () => {
+        // Koa's error handler removes every header before it writes the error response: re-adding ours
+        // when the head is written keeps the request ID on error responses too.
+        hookResponseHead(serverRequest)
         // An error carrying a 4xx status (ctx.throw(404), http-errors) is the client's, not ours.
         const status = statusOf(error)
         if (status !== undefined && status < 500) return
@@ -188,7 +192,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const existing = trace.getSpan(active)
     const scheme = schemeOf(req, proxy)
     let span: Span
-    let parent: Context
+    let requestContext: Context
     let ownsSpan = false
     if (tracer === undefined) {
       warnOnce(
@@ -196,11 +200,11 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
         'no TracerProvider is registered: traceweave passes requests through without spans (call setupTracing() first); request IDs still work',
       )
       span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
-      parent = active
+      requestContext = setRequestState(active, state)
     } else if (existing !== undefined && isServerSpan(existing) && options.existingServerSpan === 'enrich') {
       // OpenTelemetry's http instrumentation opened the server span already: add to it, do not nest.
       span = existing
-      parent = active
+      requestContext = setRequestState(active, state)
       span.setAttributes(correlationAttributes)
       this.captureHeaders(span, options.captureRequestHeaders, headers)
     } else {
@@ -208,10 +212,9 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       const incoming = nested
         ? { context: active, link: undefined }
         : extractIncoming(headers, this.isTrusted(request))
-      parent = incoming.context
-      const attributes = this.startAttributes(req, method, path, scheme, proxy)
-      Object.assign(attributes, correlationAttributes)
       // The record is in the parent context already, so a sampler sees the request at span start.
+      requestContext = setRequestState(incoming.context, state)
+      const attributes = this.startAttributes(req, method, path, scheme, proxy)
       span = tracer.startSpan(
         serverSpanName(method, undefined),
         {
@@ -219,7 +222,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
           attributes,
           links: incoming.link === undefined ? undefined : [{ context: incoming.link }],
         },
-        setRequestState(parent, state),
+        requestContext,
       )
       ownsSpan = true
     }
@@ -227,7 +230,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const serverRequest: ServerRequest<Request> = {
       state,
       span,
-      context: trace.setSpan(setRequestState(parent, state), span),
+      context: trace.setSpan(requestContext, span),
       request,
       req,
       res,
@@ -239,20 +242,27 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       ended: false,
       lastError: undefined,
       originalWriteHead: undefined,
+      adapterState: undefined,
     }
     registerServerRequest(serverRequest)
-    trackOpenSpan(state, span)
-    responses.set(res, serverRequest)
+    // CorrelationSpanProcessor (registered by setupTracing) copied the correlation attributes onto the
+    // span as it started, and tracked it; without it, do both here. Either way, once per span.
+    if (state.openSpans?.has(span) !== true) {
+      if (ownsSpan) span.setAttributes(correlationAttributes)
+      trackOpenSpan(state, span)
+    }
     this.setResponseHeaders(serverRequest)
-    // Koa's error handler removes every header before it writes the error response; re-adding ours
-    // when the head is written keeps the request ID on error responses too.
-    serverRequest.originalWriteHead = res.writeHead
-    res.writeHead = traceweaveWriteHead as ServerResponse['writeHead']
-    res.once('close', onResponseClose)
-    // Callback-style middleware (body parsers) resumes from request stream events, which would run
-    // outside the request's context; binding the emitters keeps handlers after them inside it.
-    bindEmitter(serverRequest.context, req)
-    bindEmitter(serverRequest.context, res)
+    // A CORS middleware after us may overwrite Access-Control-Expose-Headers, and an enriched span is
+    // ended before our 'close' listener runs: both need the moment the head is written.
+    if (options.exposeHeaders || (!ownsSpan && options.captureResponseHeaders.length > 0)) {
+      hookResponseHead(serverRequest)
+    }
+    // One small closure per request: the alternative, finding the request from `res` in a shared
+    // listener, needs a property on `res` (costly on Express's responses) or a WeakMap (costly in GC).
+    res.once('close', () => this.end(serverRequest))
+    // Callback-style middleware (multipart parsers) resumes from request stream events, which would run
+    // outside the request's context; attaching the request to its streams keeps them inside it.
+    attachToStreams(serverRequest, this.bindStreams)
     const adapterStarted = this.adapter.onStart
     if (adapterStarted !== undefined) {
       failOpen(`${this.adapter.framework}.onStart`, () => adapterStarted(serverRequest), undefined)
@@ -407,13 +417,16 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       }
     }
     if (recording) this.captureHeaders(span, this.options.captureResponseHeaders, res.getHeaders())
-    untrackSpan(span)
     if (!ownsSpan) return
     span.end()
-    if (this.options.metrics) this.recordDuration(serverRequest, status, errorType)
+    if (this.options.metrics) {
+      const histogram = this.metrics.current()
+      if (histogram !== undefined) this.recordDuration(histogram, serverRequest, status, errorType)
+    }
   }
 
   private recordDuration(
+    histogram: Histogram,
     serverRequest: ServerRequest<Request>,
     status: number | undefined,
     errorType: string | undefined,
@@ -428,7 +441,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     if (errorType !== undefined) attributes[ATTR_ERROR_TYPE] = errorType
     const version = serverRequest.req.httpVersion
     if (typeof version === 'string') attributes[ATTR_NETWORK_PROTOCOL_VERSION] = version
-    this.metrics.record((performance.now() - serverRequest.startedAt) / 1000, attributes)
+    histogram.record((performance.now() - serverRequest.startedAt) / 1000, attributes)
   }
 }
 
@@ -457,58 +470,25 @@ class TracerSource {
   }
 }
 
-// Shared by every response (one function, no per-request closure): `this` is the response.
-function onResponseClose(this: ServerResponse): void {
-  const serverRequest = responses.get(this)
-  if (serverRequest !== undefined) serverRequest.lifecycle.end(serverRequest)
-}
-
-function traceweaveWriteHead(this: ServerResponse, ...args: unknown[]): unknown {
-  const serverRequest = responses.get(this)
-  const original = serverRequest?.originalWriteHead ?? Object.getPrototypeOf(this).writeHead
-  // Unwrap first (unless someone wrapped us in turn), so a second call goes straight to Node.
-  if (this.writeHead === (traceweaveWriteHead as unknown)) {
-    if (original === Object.getPrototypeOf(this).writeHead) delete (this as { writeHead?: unknown }).writeHead
-    else this.writeHead = original
-  }
-  if (serverRequest !== undefined && !serverRequest.ended) {
-    const lifecycle = serverRequest.lifecycle as Lifecycle<unknown>
-    failOpen('server.responseStarting', () => lifecycle.responseStarting(serverRequest), undefined)
-  }
-  return original.apply(this, args)
-}
-
-// How OpenTelemetry's async-hooks context managers mark an emitter they bound (a per-manager symbol).
-const BOUND_EMITTER_MARK = 'OtListeners'
-
 /**
- * Binds the emitter's listeners to `ctx`. OpenTelemetry's http instrumentation binds `req`/`res` to its
- * own context before our middleware runs, and the context manager ignores a second bind; listeners
- * would then miss the request record (and, when nesting, our span). Hiding its mark during our bind
- * layers our binding over its own (listeners run in `ctx`, removal still finds them); then the mark
- * goes back so both layers share one listener map. With another context manager this is a plain bind.
+ * Calls the lifecycle's `responseStarting` when the response head is written, by wrapping this
+ * response's `writeHead` (once). Only for the few responses that need it (errors, exposeHeaders), so
+ * the closure it makes costs nothing on the common path.
  */
-function bindEmitter(ctx: Context, emitter: IncomingMessage | ServerResponse): void {
-  // An unbound emitter has no own `on`: the common case costs one property check.
-  if (!Object.prototype.hasOwnProperty.call(emitter, 'on')) {
-    context.bind(ctx, emitter)
-    return
-  }
-  const marked = emitter as unknown as Record<symbol, unknown>
-  const mark = Object.getOwnPropertySymbols(emitter).find(
-    (symbol) => symbol.description === BOUND_EMITTER_MARK,
-  )
-  if (mark === undefined) {
-    context.bind(ctx, emitter)
-    return
-  }
-  const listeners = marked[mark]
-  delete marked[mark]
-  try {
-    context.bind(ctx, emitter)
-  } finally {
-    marked[mark] = listeners
-  }
+function hookResponseHead(serverRequest: ServerRequest<any>): void {
+  const res = serverRequest.res
+  if (serverRequest.originalWriteHead !== undefined || res.headersSent) return
+  const original = res.writeHead
+  serverRequest.originalWriteHead = original
+  res.writeHead = function traceweaveWriteHead(this: ServerResponse, ...args: unknown[]) {
+    // Unwrap first (unless someone wrapped us in turn), so a second call goes straight to Node.
+    if (this.writeHead === traceweaveWriteHead) this.writeHead = original
+    if (!serverRequest.ended) {
+      const lifecycle = serverRequest.lifecycle as Lifecycle<unknown>
+      failOpen('server.responseStarting', () => lifecycle.responseStarting(serverRequest), undefined)
+    }
+    return (original as (...a: unknown[]) => unknown).apply(this, args)
+  } as ServerResponse['writeHead']
 }
 
 function isServerSpan(span: Span): boolean {

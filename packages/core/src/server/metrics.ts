@@ -1,9 +1,10 @@
-import { metrics, type Attributes, type Histogram, type MeterProvider } from '@opentelemetry/api'
+import { createNoopMeter, metrics, type Histogram, type MeterProvider } from '@opentelemetry/api'
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
 import { METRIC_HTTP_SERVER_REQUEST_DURATION } from './attributes'
 
 // The buckets the HTTP semantic conventions advise for this histogram, in seconds.
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+const NOOP_METER = createNoopMeter()
 
 /**
  * The `http.server.request.duration` histogram of the MeterProvider registered now. The API has no
@@ -13,18 +14,24 @@ export class ServerMetrics {
   private provider: MeterProvider | undefined
   private histogram: Histogram | undefined
 
-  record(seconds: number, attributes: Attributes): void {
+  /**
+   * The histogram to record into, or `undefined` when no MeterProvider is registered: then a request
+   * builds no metric attributes at all.
+   */
+  current(): Histogram | undefined {
     const provider = metrics.getMeterProvider()
     if (provider !== this.provider) {
       this.provider = provider
-      this.histogram = provider
-        .getMeter(TRACER_NAME, TRACER_VERSION)
-        .createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
-          description: 'Duration of HTTP server requests.',
-          unit: 's',
-          advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-        })
+      const meter = provider.getMeter(TRACER_NAME, TRACER_VERSION)
+      this.histogram =
+        meter === NOOP_METER
+          ? undefined
+          : meter.createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
+              description: 'Duration of HTTP server requests.',
+              unit: 's',
+              advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+            })
     }
-    this.histogram?.record(seconds, attributes)
+    return this.histogram
   }
 }

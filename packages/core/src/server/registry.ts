@@ -3,17 +3,14 @@ import { getRequestState, type RequestState } from '../correlation/request-state
 import { failOpen } from '../internal/guard'
 import type { ServerRequest } from './types'
 
-// Keyed by the record, so it goes when the request does.
-const serverRequests = new WeakMap<RequestState, ServerRequest<any>>()
-
-/** Links a request record to the lifecycle handle that owns it. */
+/** Links a request record to the lifecycle handle that owns it (a field of the record: no map entry). */
 export function registerServerRequest(serverRequest: ServerRequest<any>): void {
-  serverRequests.set(serverRequest.state, serverRequest)
+  serverRequest.state.serverRequest = serverRequest
 }
 
 /** The lifecycle handle owning a request record, if a traceweave middleware started it. */
 export function serverRequestOf(state: RequestState): ServerRequest<any> | undefined {
-  return serverRequests.get(state)
+  return state.serverRequest as ServerRequest<any> | undefined
 }
 
 /**
@@ -23,7 +20,19 @@ export function serverRequestOf(state: RequestState): ServerRequest<any> | undef
 export function beforeOutgoingInject(ctx: Context = context.active()): void {
   const state = getRequestState(ctx)
   if (state === undefined) return
-  const serverRequest = serverRequests.get(state)
+  const serverRequest = serverRequestOf(state)
   if (serverRequest === undefined) return
   failOpen('server.beforeInject', () => serverRequest.lifecycle.beforeInject(serverRequest), undefined)
+}
+
+/**
+ * The traced request running in the active context, if it is the one `request` (a framework request
+ * object, or Node's `req`) belongs to. Adapters find their per-request data this way, without a map
+ * keyed by the request or a property on it: their hooks run inside the request's context.
+ */
+export function activeServerRequest(request: object): ServerRequest<any> | undefined {
+  const state = getRequestState(context.active())
+  const serverRequest = state?.serverRequest as ServerRequest<any> | undefined
+  if (serverRequest === undefined) return undefined
+  return serverRequest.request === request || serverRequest.req === request ? serverRequest : undefined
 }

@@ -20,6 +20,8 @@ export interface ServerAdapter<Request> {
    * per-request bookkeeping (Express: route capture). A failure here is reported once and ignored.
    */
   onStart?(serverRequest: ServerRequest<Request>): void
+  /** The default of the `bindStreams` option for this framework (see its documentation). Default `true`. */
+  readonly bindStreams?: boolean
 }
 
 /**
@@ -53,6 +55,8 @@ export interface ServerRequest<Request = unknown> {
   lastError: unknown
   /** `res.writeHead` as it was before ours wrapped it for this response. */
   originalWriteHead: ServerResponse['writeHead'] | undefined
+  /** The adapter's own per-request data (Express: mount patterns; Koa: the matched route). */
+  adapterState: unknown
 }
 
 /**
