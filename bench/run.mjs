@@ -7,7 +7,7 @@
 //   node bench/run.mjs --profile=express/traceweave [--requests=200000]
 //       runs one variant under `node --cpu-prof` and prints the top self-time frames.
 import { fork } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
@@ -80,7 +80,11 @@ async function benchmark(opts) {
   console.log(report.verdicts.join('\n'))
   if (sampling.error) console.log(`sampling bench failed: ${sampling.error}`)
   if (opts.write) {
-    writeFileSync(RESULTS, report.markdown)
+    // The analysis (what was measured and changed, where the rest goes) is written by hand in
+    // ANALYSIS.md and carried under the generated tables.
+    const analysis = join(HERE, 'ANALYSIS.md')
+    const notes = existsSync(analysis) ? `\n${readFileSync(analysis, 'utf8')}` : ''
+    writeFileSync(RESULTS, report.markdown + notes)
     console.log(`\nwritten to ${RESULTS}`)
   }
 }

@@ -23,7 +23,7 @@ import { trackOpenSpan } from '../correlation/span-processor'
 import { applyUserId, ATTR_USER_ID, parseUserId } from '../correlation/user'
 import { warnOnce } from '../internal/diag'
 import { isTracingDisabled } from '../internal/disabled'
-import { failOpen } from '../internal/guard'
+import { failOpen, reportFailure } from '../internal/guard'
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
 import {
   ATTR_CLIENT_ADDRESS,
@@ -33,13 +33,11 @@ import {
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
   ATTR_NETWORK_PROTOCOL_VERSION,
-  ATTR_REQUEST_ID,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
   ATTR_SESSION_ID,
   ATTR_SESSION_OPERATION,
   ATTR_SESSION_OPERATION_NUMBER,
-  ATTR_URL_PATH,
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
   EVENT_ABORTED,
@@ -103,7 +101,13 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     request: Request,
     proxy: ProxyTrust,
   ): ServerRequest<Request> | undefined {
-    return failOpen('server.start', () => this.startRequest(req, res, request, proxy), undefined)
+    // try/catch rather than failOpen's closure: this runs on every request.
+    try {
+      return this.startRequest(req, res, request, proxy)
+    } catch (error) {
+      reportFailure('server.start', error)
+      return undefined
+    }
   }
 
   run<T>(serverRequest: ServerRequest<Request>, fn: () => T): T {
@@ -112,7 +116,11 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
 
   routeKnown(serverRequest: ServerRequest<Request>, route: string): void {
     if (serverRequest.ended || route === serverRequest.state.route) return
-    failOpen('server.routeKnown', () => this.applyRoute(serverRequest, route), undefined)
+    try {
+      this.applyRoute(serverRequest, route)
+    } catch (error) {
+      reportFailure('server.routeKnown', error)
+    }
   }
 
   userKnown(serverRequest: ServerRequest<Request>, userId: string): void {
@@ -154,7 +162,11 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   end(serverRequest: ServerRequest<Request>): void {
     if (serverRequest.ended) return
     serverRequest.ended = true
-    failOpen('server.end', () => this.finish(serverRequest), undefined)
+    try {
+      this.finish(serverRequest)
+    } catch (error) {
+      reportFailure('server.end', error)
+    }
   }
 
   /** Response starting (headers about to be written): last chance for route and response headers. */
@@ -182,7 +194,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const headers = req.headers
     const method = normalizeMethod(req.method)
     const requestId = resolveRequestId(headers[options.requestIdHeader])
-    const correlationAttributes: Record<string, string | number> = { [ATTR_REQUEST_ID]: requestId }
+    // Literal keys (not the ATTR_ constants) let V8 build these hot objects from a boilerplate.
+    const correlationAttributes: Record<string, string | number> = { 'request.id': requestId }
     const state: RequestState = { requestId, method, path, headers, correlationAttributes }
     this.readSession(state, headers, request, serverSpanName(method, undefined))
     this.readUser(state, request)
@@ -328,11 +341,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     proxy: ProxyTrust,
   ): Attributes {
     const headers = req.headers
-    const attributes: Attributes = {
-      [ATTR_HTTP_REQUEST_METHOD]: method,
-      [ATTR_URL_PATH]: path,
-      [ATTR_URL_SCHEME]: scheme,
-    }
+    const attributes: Attributes = { 'http.request.method': method, 'url.path': path, 'url.scheme': scheme }
     if (method === '_OTHER' && req.method !== undefined)
       attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = req.method
     if (typeof req.httpVersion === 'string') attributes[ATTR_NETWORK_PROTOCOL_VERSION] = req.httpVersion
@@ -416,7 +425,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
         span.setAttribute(ATTR_ERROR_TYPE, errorType)
       }
     }
-    if (recording) this.captureHeaders(span, this.options.captureResponseHeaders, res.getHeaders())
+    const captured = this.options.captureResponseHeaders
+    if (recording && captured.length > 0) this.captureHeaders(span, captured, res.getHeaders())
     if (!ownsSpan) return
     span.end()
     if (this.options.metrics) {
