@@ -272,7 +272,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     }
     // One small closure per request: the alternative, finding the request from `res` in a shared
     // listener, needs a property on `res` (costly on Express's responses) or a WeakMap (costly in GC).
-    res.once('close', () => this.end(serverRequest))
+    // `on`, not `once`: 'close' is emitted once, and `end` is idempotent; `once` adds a wrapper per call.
+    res.on('close', () => this.end(serverRequest))
     // Callback-style middleware (multipart parsers) resumes from request stream events, which would run
     // outside the request's context; attaching the request to its streams keeps them inside it.
     attachToStreams(serverRequest, this.bindStreams)
