@@ -64,6 +64,28 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
     expect(numbers).toEqual({ 'session-0': 1, 'session-19': 2 })
   })
 
+  test('session.operation names the operation from the request, and routing does not rename it', async () => {
+    const app = buildApp(framework, {
+      session: { operation: (req: any) => (req.headers ?? req.req.headers)['x-operation'] },
+    })
+    await request(app)
+      .get('/async/1')
+      .set('x-session-id', 'op-1')
+      .set('x-operation', 'LoadProfile')
+      .expect(200)
+    await request(app)
+      .get('/users/1')
+      .set('x-session-id', 'op-1')
+      .set('x-operation', 'x'.repeat(300))
+      .expect(200)
+    const spans = serverSpans(await waitForSpans(tracing, (all) => serverSpans(all).length === 2))
+    expect(spans.map((span) => span.attributes['session.operation'])).toEqual([
+      'LoadProfile',
+      'GET /users/:id',
+    ])
+    expect(spans.map((span) => span.attributes['session.operation_number'])).toEqual([1, 2])
+  })
+
   test('session from a cookie, recorded as an HMAC with hashIds', async () => {
     const app = buildApp(framework, {
       session: { cookie: 'sid' },

@@ -314,6 +314,11 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     else raw = failOpen('options.session.from', () => source.from(request), undefined)
     const sessionId = parseSessionId(raw)
     if (sessionId === undefined) return
+    const name = this.options.sessionOperation
+    // A custom name (parsed like a user ID: bounded, no control characters) is kept as it is.
+    if (name !== undefined)
+      operation =
+        parseUserId(failOpen('options.session.operation', () => name(request), undefined)) ?? operation
     const entry = this.sessions.next(sessionId)
     state.sessionId = sessionId
     state.sessionOperation = operation
@@ -378,11 +383,13 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
 
   private applyRoute(serverRequest: ServerRequest<Request>, route: string): void {
     const { state, span } = serverRequest
+    // The default operation name follows the span name; a custom one (session.operation) stays.
+    const followsSpanName = state.sessionOperation === serverSpanName(serverRequest.method, state.route)
     state.route = route
     const name = serverSpanName(serverRequest.method, route)
     span.updateName(name)
     span.setAttribute(ATTR_HTTP_ROUTE, route)
-    if (state.sessionId !== undefined) {
+    if (state.sessionId !== undefined && followsSpanName) {
       state.sessionOperation = name
       state.correlationAttributes[ATTR_SESSION_OPERATION] = name
       span.setAttribute(ATTR_SESSION_OPERATION, name)

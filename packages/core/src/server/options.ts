@@ -16,6 +16,12 @@ export interface SessionOptions<Request = unknown> {
   from?: (request: Request) => string | undefined
   /** Sessions whose operation counters are kept per process (least recently used evicted). Default 10,000. */
   maxSessions?: number
+  /**
+   * Names the operation (`session.operation`) from the request, e.g. a GraphQL operation name. Default:
+   * the span name (`GET /users/:id`, updated when the route becomes known). A result that is not a
+   * string of 1-256 characters without control characters falls back to the default.
+   */
+  operation?: (request: Request) => string | undefined
 }
 
 /** Headers recorded as `http.request.header.<name>` / `http.response.header.<name>` span attributes. */
@@ -99,6 +105,7 @@ export interface ResolvedServerOptions<Request> {
   readonly requestIdHeader: string
   readonly session: SessionSource<Request> | undefined
   readonly maxSessions: number
+  readonly sessionOperation: ((request: Request) => string | undefined) | undefined
   readonly user: ((request: Request) => string | undefined) | undefined
   readonly hasher: IdHasher | undefined
   readonly trustIncoming: boolean | ((request: Request) => boolean)
@@ -138,7 +145,7 @@ const OPTION_KEYS = new Set([
   'metrics',
   'bindStreams',
 ])
-const SESSION_KEYS = new Set(['header', 'cookie', 'from', 'maxSessions'])
+const SESSION_KEYS = new Set(['header', 'cookie', 'from', 'maxSessions', 'operation'])
 const CAPTURE_KEYS = new Set(['request', 'response', 'redact'])
 const HASH_KEYS = new Set(['key'])
 
@@ -201,6 +208,7 @@ export function resolveServerOptions<Request>(
     requestIdHeader: headerName(requestIdHeader, 'requestIdHeader'),
     session: sessionResolved.source,
     maxSessions: sessionResolved.maxSessions,
+    sessionOperation: sessionResolved.operation,
     user,
     hasher,
     trustIncoming,
@@ -224,6 +232,7 @@ function resolveHasher(hashIds: HashIdsOptions | undefined): IdHasher | undefine
 function resolveSession<Request>(session: SessionOptions<Request> | false | undefined): {
   source: SessionSource<Request> | undefined
   maxSessions: number
+  operation?: (request: Request) => string | undefined
 } {
   if (session === false) return { source: undefined, maxSessions: DEFAULT_MAX_SESSIONS }
   if (session === undefined) {
@@ -231,7 +240,12 @@ function resolveSession<Request>(session: SessionOptions<Request> | false | unde
   }
   checkObject(session, 'session')
   checkKeys(session, SESSION_KEYS, 'session')
-  const { header, cookie, from, maxSessions = DEFAULT_MAX_SESSIONS } = session
+  const { header, cookie, from, maxSessions = DEFAULT_MAX_SESSIONS, operation } = session
+  if (operation !== undefined && typeof operation !== 'function') {
+    throw new TypeError(
+      `session.operation must be a function (request) => string | undefined, got ${typeof operation}`,
+    )
+  }
   const given = [header, cookie, from].filter((source) => source !== undefined).length
   if (given > 1)
     throw new TypeError(
@@ -245,7 +259,7 @@ function resolveSession<Request>(session: SessionOptions<Request> | false | unde
       throw new TypeError(
         `session.from must be a function (request) => string | undefined, got ${typeof from}`,
       )
-    return { source: { kind: 'function', from }, maxSessions }
+    return { source: { kind: 'function', from }, maxSessions, operation }
   }
   if (cookie !== undefined) {
     if (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie)) {
@@ -253,11 +267,12 @@ function resolveSession<Request>(session: SessionOptions<Request> | false | unde
         `session.cookie must be a cookie name (an RFC 6265 token), got ${JSON.stringify(cookie)}`,
       )
     }
-    return { source: { kind: 'cookie', name: cookie }, maxSessions }
+    return { source: { kind: 'cookie', name: cookie }, maxSessions, operation }
   }
   return {
     source: { kind: 'header', name: headerName(header ?? DEFAULT_SESSION_HEADER, 'session.header') },
     maxSessions,
+    operation,
   }
 }
 
