@@ -1,7 +1,6 @@
 import {
   SamplingDecision as OtelDecision,
   TraceFlags,
-  context as contextApi,
   type Context,
   type SamplingResult,
   type Span,
@@ -32,19 +31,6 @@ interface PendingTrace {
 // its record alone, whatever sampler instance began it. Weak: a finished request's entry goes with it.
 const traceOfRequest = new WeakMap<RequestState, PendingTrace>()
 const traceOfSpan = new WeakMap<object, PendingTrace>()
-
-/**
- * Forces the pending decision of the request in `ctx` (the active context by default), if there is one,
- * and returns it. The moments that need it: an outgoing call needs a `traceparent`, the server span ends.
- * Returns `undefined` when the request is not deferred (its spans' flags already say the decision).
- */
-export function resolveDeferredSampling(ctx: Context = contextApi.active()): SamplingDecision | undefined {
-  const state = getRequestState(ctx)
-  const pending = state === undefined ? undefined : traceOfRequest.get(state)
-  if (pending === undefined) return undefined
-  pending.owner.decide(pending)
-  return pending.decision
-}
 
 /**
  * The span context an outgoing call should carry for the active request in deferred mode: the active

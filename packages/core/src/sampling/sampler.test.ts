@@ -16,7 +16,7 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base'
 import { getRequestState, setRequestState, type RequestState } from '../correlation/request-state'
-import { resolveDeferredSampling, decidedSpanContext } from './deferred'
+import { decidedSpanContext } from './deferred'
 import type { SamplingOptions } from './options'
 import { TraceweaveSampler } from './sampler'
 import { getSamplingStats, resetSamplingStats } from './stats'
@@ -221,7 +221,9 @@ describe('deferred decisions', () => {
   it('a dropped request exports nothing and the call carries the unsampled flag', () => {
     const { tracer, spans } = providerWith({ decide: 'deferred', ratio: 0 })
     runRequest(tracer, request(), (ctx) => {
-      expect(resolveDeferredSampling(ctx)).toMatchObject({ sampled: false, reason: 'ratio' })
+      const outgoing = decidedSpanContext(ctx, trace.getSpan(ctx)!.spanContext())
+      expect(outgoing!.traceFlags & TraceFlags.SAMPLED).toBe(0)
+      expect(getSamplingStats().byReason).toEqual({ ratio: 1 })
     })
     expect(spans()).toHaveLength(0)
   })
