@@ -1,16 +1,8 @@
 import type { Context, Span } from '@opentelemetry/api'
+import type { SpanProcessorLike } from '../internal/sdk-types'
 import { getRequestState, type RequestState } from './request-state'
 
-/**
- * The part of the SDK's `SpanProcessor` interface this processor implements. Declared here because
- * core depends on the OpenTelemetry API only; an SDK provider accepts it structurally.
- */
-export interface SpanProcessorLike {
-  onStart(span: Span, parentContext: Context): void
-  onEnd(span: object): void
-  forceFlush(): Promise<void>
-  shutdown(): Promise<void>
-}
+export type { SpanProcessorLike } from '../internal/sdk-types'
 
 /**
  * Spans tracked per request so a late `identifyUser()` reaches the ones still open. Past this bound a
