@@ -1,17 +1,16 @@
 import { context, type Context } from '@opentelemetry/api'
-import { IncomingMessage, ServerResponse } from 'node:http'
+import { IncomingMessage, type ServerResponse } from 'node:http'
 import type { ServerRequest } from './types'
 
 /**
- * Runs the events of a traced request's `req` and `res` in the request's context, so listeners that
+ * Runs the events of a traced request's `req` stream in the request's context, so listeners that
  * handlers and parsers add (a multipart parser, a raw `req.on('data')`) see the request record and
- * span: Node emits these events from the HTTP parser's or the socket's async context, not from the
- * middleware's.
+ * span: Node emits these events from the HTTP parser's async context, not from the middleware's.
  *
  * OpenTelemetry's context manager binds an emitter by writing wrapped `on`/`once`/... methods and a
  * listener map onto it: closures and own properties on every request, which costs more than the rest
- * of a request's tracing. Instead, `emit` of the two prototypes is wrapped once, lazily: an event of a
- * traced stream runs within its context; any other stream pays one property miss. Listeners are not
+ * of a request's tracing. Instead, `IncomingMessage.prototype.emit` is wrapped once, lazily: an event
+ * of a traced request runs within its context; any other stream pays one property miss. Listeners are not
  * wrapped, so adding and removing them behaves exactly as in Node.
  *
  * The request's handle is kept on `req` and `res` under a private symbol, not in a WeakMap. Measured:
@@ -40,8 +39,10 @@ export function attachToStreams(serverRequest: ServerRequest<any>, bind: boolean
   const { req, res, context: ctx } = serverRequest
   if (bind) {
     if (!emitWrapped) wrapEmits()
+    // The request stream only: its events are the ones code reads a request by ('data', 'end',
+    // 'readable'). The response's ('finish', 'close') serve logging and cleanup, and running each of
+    // them in a context switch measurably costs more than it gives.
     ;(req as Traced)[SERVER_REQUEST] = serverRequest
-    ;(res as Traced)[SERVER_REQUEST] = serverRequest
   }
   // Someone bound them already (OpenTelemetry's http instrumentation): its wrapped listeners would run
   // in its context whatever emit does, so our binding must be layered over its own.
@@ -51,16 +52,15 @@ export function attachToStreams(serverRequest: ServerRequest<any>, bind: boolean
 
 function wrapEmits(): void {
   emitWrapped = true
-  for (const prototype of [IncomingMessage.prototype, ServerResponse.prototype]) {
-    const original = prototype.emit as (this: unknown, ...args: unknown[]) => boolean
-    prototype.emit = function traceweaveEmit(this: Traced) {
-      const serverRequest = serverRequestOfStream(this)
-      // eslint-disable-next-line prefer-rest-params
-      if (serverRequest === undefined) return original.apply(this, arguments as unknown as unknown[])
-      // eslint-disable-next-line prefer-rest-params
-      return context.with(serverRequest.context, applyEmit, this, original, arguments)
-    } as typeof prototype.emit
-  }
+  const prototype = IncomingMessage.prototype
+  const original = prototype.emit as (this: unknown, ...args: unknown[]) => boolean
+  prototype.emit = function traceweaveEmit(this: Traced) {
+    const serverRequest = serverRequestOfStream(this)
+    // eslint-disable-next-line prefer-rest-params
+    if (serverRequest === undefined) return original.apply(this, arguments as unknown as unknown[])
+    // eslint-disable-next-line prefer-rest-params
+    return context.with(serverRequest.context, applyEmit, this, original, arguments)
+  } as typeof prototype.emit
 }
 
 function applyEmit(this: unknown, emit: (...args: unknown[]) => boolean, args: IArguments): boolean {
