@@ -27,3 +27,10 @@ describe('ESM and CommonJS load one copy of @traceweave/core', () => {
     expect(runNode('cjs-app.cjs')).toEqual({ sameTrace: true, sameDefault: true })
   })
 })
+
+describe('trace() on the built package', () => {
+  it('does not hide a rejection its caller never handles: Node still reports it', () => {
+    if (!built) throw new Error('packages/core/dist is missing: run `pnpm build` before these tests')
+    expect(runNode('unhandled-rejection.cjs')).toEqual({ unhandled: true })
+  })
+})

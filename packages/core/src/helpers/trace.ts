@@ -26,8 +26,8 @@ export interface TraceOptions {
 }
 
 /**
- * Runs `fn` in a new active span named `name` and returns `fn`'s result unchanged (a promise stays a
- * promise). The span stays active across `await`, timers and `Promise.all` fan-out; an exception or
+ * Runs `fn` in a new active span named `name` and returns `fn`'s result unchanged: a value as is, a
+ * promise as a promise that settles exactly like it (same value or same rejection). The span stays active across `await`, timers and `Promise.all` fan-out; an exception or
  * rejection is recorded on the span, sets its status to ERROR and is rethrown untouched. The span ends
  * exactly once, when `fn` returns or its promise settles.
  *
@@ -51,17 +51,19 @@ export function trace<T>(name: string, fn: (span: Span) => T, options: TraceOpti
     throw error
   }
   if (isPromiseLike(result)) {
-    // Return fn's own promise (same identity, same extra methods); our handlers are attached first, so
-    // the span has ended before the caller's await resumes. The caller's own handlers on `result` still
-    // receive the rejection (ours handles only the copy of it that ends the span).
-    result.then(
-      () => span.end(),
+    // A promise that settles exactly like fn's (same value, same rejection), after the span ended. Not
+    // fn's own promise: handling that one here would hide an unhandled rejection the caller forgot.
+    return Promise.resolve(result).then(
+      (value) => {
+        span.end()
+        return value
+      },
       (error: unknown) => {
         failSpan(span, error)
         span.end()
+        throw error
       },
-    )
-    return result
+    ) as T
   }
   span.end()
   return result
