@@ -37,6 +37,8 @@ export interface RequestState {
   openSpans?: Set<Span>
   /** @internal The server lifecycle's handle of the request, when a traceweave middleware started it. */
   serverRequest?: unknown
+  /** @internal The request's deferred sampling decision, pending or made (`decide: 'deferred'` only). */
+  sampling?: unknown
 }
 
 const REQUEST_STATE_KEY = createContextKey('traceweave.request-state')

@@ -27,9 +27,9 @@ interface PendingTrace {
   buffer: FinishedSpan[]
 }
 
-// Module-level so that the propagator and the server lifecycle find a request's pending decision from
-// its record alone, whatever sampler instance began it. Weak: a finished request's entry goes with it.
-const traceOfRequest = new WeakMap<RequestState, PendingTrace>()
+// A request's pending decision lives on its record (`state.sampling`), so the propagator finds it from
+// the context alone. Finished spans carry no context, so the processor maps them to their trace here:
+// one WeakMap entry per span, in deferred mode only.
 const traceOfSpan = new WeakMap<object, PendingTrace>()
 
 /**
@@ -38,7 +38,7 @@ const traceOfSpan = new WeakMap<object, PendingTrace>()
  */
 export function decidedSpanContext(ctx: Context, spanContext: SpanContext): SpanContext | undefined {
   const state = getRequestState(ctx)
-  const pending = state === undefined ? undefined : traceOfRequest.get(state)
+  const pending = state?.sampling as PendingTrace | undefined
   if (pending === undefined || pending.traceId !== spanContext.traceId) return undefined
   pending.owner.decide(pending)
   return markDecided(spanContext, pending.decision!)
@@ -75,13 +75,13 @@ export class DeferredSampling {
       decision: undefined,
       buffer: [],
     }
-    traceOfRequest.set(state, pending)
+    state.sampling = pending
     this.pending.add(pending)
   }
 
   /** The sampling result of a span started inside a request whose trace began here deferred. */
   followPending(state: RequestState | undefined, traceId: string): SamplingResult | undefined {
-    const pending = state === undefined ? undefined : traceOfRequest.get(state)
+    const pending = state?.sampling as PendingTrace | undefined
     if (pending === undefined || pending.traceId !== traceId) return undefined
     if (pending.decision === undefined) return { decision: OtelDecision.RECORD }
     return toResult(pending.decision, undefined)
@@ -117,7 +117,7 @@ export class DeferredSampling {
 
   private track(span: Span, parentContext: Context): void {
     const state = getRequestState(parentContext)
-    const pending = state === undefined ? undefined : traceOfRequest.get(state)
+    const pending = state?.sampling as PendingTrace | undefined
     if (pending === undefined || pending.traceId !== span.spanContext().traceId) return
     pending.rootSpanId ??= span.spanContext().spanId
     traceOfSpan.set(span, pending)
