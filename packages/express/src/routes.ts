@@ -11,7 +11,8 @@ import type { ExpressRequest } from './types'
  * - a layer mounting a router pushes its mount pattern on the request's stack when the request enters
  *   it and pops it when the request leaves through `next`;
  * - a route layer reports `mount patterns + req.route.path` (`/teams/:teamId/users/:id`) as the route.
- * The stack lives in a WeakMap keyed by the request, never on the request. Layers added later are
+ * The stack lives in the request's lifecycle handle (found through the active context), never on the
+ * request: Express replaces the prototype of every request, so any property added to it is costly. Layers added later are
  * picked up the next time a request passes their router (their stack length changed).
  *
  * Mount patterns: Express 5 (router >= 2.3) keeps them as `layer.rawPath`. Express 4 keeps only the

@@ -13,7 +13,7 @@ import type { ServerRequest } from './types'
  * of a traced request runs within its context; any other stream pays one property miss. Listeners are not
  * wrapped, so adding and removing them behaves exactly as in Node.
  *
- * The request's handle is kept on `req` and `res` under a private symbol, not in a WeakMap. Measured:
+ * The request's handle is kept on `req` under a private symbol, not in a WeakMap. Measured:
  * a WeakMap keyed by short-lived objects makes every minor garbage collection walk its entries (the
  * map is old, the keys are young), which cost far more per request than everything else the lifecycle
  * does; the symbol property goes with the request. (On Express's requests, whose prototype Express
