@@ -12,8 +12,9 @@ import type { ExpressRequest } from './types'
  *   it and pops it when the request leaves through `next`;
  * - a route layer reports `mount patterns + req.route.path` (`/teams/:teamId/users/:id`) as the route.
  * The stack lives in the request's lifecycle handle (found through the active context), never on the
- * request: Express replaces the prototype of every request, so any property added to it is costly. Layers added later are
- * picked up the next time a request passes their router (their stack length changed).
+ * request: Express replaces the prototype of every request, so any property added to it is costly.
+ * Layers added later are picked up the next time a request passes their router (their stack length
+ * changed).
  *
  * Mount patterns: Express 5 (router >= 2.3) keeps them as `layer.rawPath`. Express 4 keeps only the
  * compiled RegExp, so the pattern is rebuilt from the matched path: each parameter's match (located
