@@ -1,6 +1,6 @@
 import type { AttributeValue, Attributes } from '@opentelemetry/api'
 import type { Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { logger } from './diag'
+import { isDisabledByEnv, logger } from '@traceweave/core/internal'
 import type { SamplingOptions, TrustIncoming } from '@traceweave/core'
 import { PROPAGATOR_NAMES, type PropagatorName } from './propagators'
 
@@ -219,11 +219,6 @@ const OPTION_KEYS: ReadonlySet<string> = new Set<keyof SetupTracingOptions>([
 ])
 const EXPORTER_NAMES: readonly ExporterName[] = ['memory', 'console', 'otlp', 'none']
 const ENV_EXPORTER_NAMES = ['otlp', 'console', 'none'] as const
-
-/** `OTEL_SDK_DISABLED=true` (case-insensitive), as the OpenTelemetry spec defines it. */
-export function isDisabledByEnv(): boolean {
-  return process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true'
-}
 
 /**
  * Validates `options` and merges them with the `OTEL_*` environment. Bad options throw a

@@ -1,7 +1,7 @@
 import type { TextMapPropagator } from '@opentelemetry/api'
 import { createTraceweavePropagator, type TrustIncoming } from '@traceweave/core'
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3'
-import { logger } from './diag'
+import { logger } from '@traceweave/core/internal'
 
 /**
  * Header formats `setupTracing({ propagators })` and `OTEL_PROPAGATORS` know.

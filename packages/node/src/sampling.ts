@@ -1,5 +1,5 @@
 import { TraceweaveSampler, type SamplingOptions } from '@traceweave/core'
-import { logger } from './diag'
+import { logger } from '@traceweave/core/internal'
 
 /**
  * The sampler `setupTracing()` installs: traceweave's, configured by the `sampling` option, else by

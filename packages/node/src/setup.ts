@@ -18,7 +18,7 @@ import {
 import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { CorrelationSpanProcessor, TraceweaveSampler, setTracingDisabled } from '@traceweave/core'
-import { logger } from './diag'
+import { logger } from '@traceweave/core/internal'
 import { createExportPipeline } from './exporters'
 import { MemorySpanExporter, type MemorySpans } from './exporters/memory'
 import { resolveConfig, type ResolvedConfig, type SetupTracingOptions } from './options'

@@ -1,4 +1,4 @@
-import { logger } from './diag'
+import { logger } from '@traceweave/core/internal'
 
 /** What {@link installExitFlush} needs: how to flush, and how long the process may wait for it. */
 export interface ExitFlushOptions {

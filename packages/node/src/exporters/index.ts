@@ -1,6 +1,6 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { logger } from '../diag'
+import { logger } from '@traceweave/core/internal'
 import type { ExporterConfig, OtlpOptions } from '../options'
 import { CountingBatchSpanProcessor, type BatchSettings } from './batch'
 import { ConsoleTreeExporter } from './console'
