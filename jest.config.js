@@ -14,7 +14,8 @@ module.exports = {
   },
   moduleNameMapper: {
     '^@traceweave/core/internal$': '<rootDir>/packages/core/src/internal-api.ts',
-    '^@traceweave/(core|node|express|koa|client)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@traceweave/view/render$': '<rootDir>/packages/view/src/render/index.ts',
+    '^@traceweave/(core|node|express|koa|client|view)$': '<rootDir>/packages/$1/src/index.ts',
   },
   testTimeout: 20000,
 }

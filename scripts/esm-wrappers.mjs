@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages')
 const require = createRequire(import.meta.url)
 
-// Every entry point of a package's exports map: `index` and, for core, `internal-api`.
-const ENTRY_POINTS = ['index', 'internal-api']
+// Every entry point of a package's exports map: `index`, core's `internal-api`, view's `render/index`.
+const ENTRY_POINTS = ['index', 'internal-api', 'render/index']
 
 for (const name of readdirSync(root)) {
   const dist = join(root, name, 'dist')

@@ -1,0 +1,2 @@
+/** @traceweave/view: placeholder entry, filled in by the viewer work (issue 12). */
+export {}
