@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 const [dir, setupFailuresArg = '0'] = process.argv.slice(2)
-const expected = ['node20.json', 'node24.json']
+const expected = ['node20.json', 'node24.json', 'node26.json']
 let passed = 0
 let failed = Number(setupFailuresArg)
 const present = new Set(readdirSync(dir))
