@@ -12,6 +12,7 @@ export interface OutgoingHeaders {
   readonly ifAbsent: Readonly<Record<string, string>>
 }
 
+const DEFAULT_REQUEST_ID_HEADER = 'x-request-id'
 const NONE: OutgoingHeaders = Object.freeze({ replace: Object.freeze({}), ifAbsent: Object.freeze({}) })
 
 /**
@@ -25,9 +26,14 @@ export function outgoingHeaders(settings: ClientSettings, callContext: Context, 
   const replace: Record<string, string> = {}
   injectContext(replace, { context: callContext })
   const ifAbsent: Record<string, string> = {}
-  const requestId =
-    settings.requestIdHeader === undefined ? undefined : getRequestState(callContext)?.requestId
-  if (requestId !== undefined) ifAbsent[settings.requestIdHeader!] = requestId
+  if (settings.requestIdHeader !== false) {
+    // The ID travels under the header the request's middleware uses, unless the client names its own.
+    const state = getRequestState(callContext)
+    const requestId = state?.requestId
+    if (requestId !== undefined) {
+      ifAbsent[settings.requestIdHeader ?? state!.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER] = requestId
+    }
+  }
   return { replace, ifAbsent }
 }
 

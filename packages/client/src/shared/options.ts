@@ -32,8 +32,9 @@ export interface ClientOptions {
   startRootSpans?: boolean
   /**
    * Header carrying the request ID of the incoming request (from the traceweave middleware) to the
-   * next service; `false` sends none. A request ID the caller set themselves is kept. Default
-   * `x-request-id`.
+   * next service; `false` sends none. A request ID the caller set themselves is kept. Default: the
+   * header the middleware of the current request reads and echoes (`requestId.header`, by default
+   * `x-request-id`).
    */
   requestIdHeader?: string | false
   /** Retry failed calls; `true` for the defaults. Default: no retries. */
@@ -52,7 +53,8 @@ export interface ClientSettings {
   readonly propagateTo: PropagateToMatcher
   readonly captureQuery: boolean
   readonly startRootSpans: boolean
-  readonly requestIdHeader: string | undefined
+  /** Lowercase header name; `undefined`: the middleware's; `false`: none. */
+  readonly requestIdHeader: string | false | undefined
   readonly retry: Readonly<HttpRetryOptions> | undefined
   readonly retryMethods: ReadonlySet<string>
   readonly suppressNested: boolean
@@ -74,7 +76,7 @@ export function resolveClientOptions(api: string, options: ClientOptions = {}): 
     propagateTo,
     captureQuery = false,
     startRootSpans = false,
-    requestIdHeader = 'x-request-id',
+    requestIdHeader,
     retry = false,
     suppressNestedInstrumentation = true,
     tracer,
@@ -88,6 +90,7 @@ export function resolveClientOptions(api: string, options: ClientOptions = {}): 
       throw new TypeError(`${api}.${name} must be true or false, got ${typeof value}`)
   }
   if (
+    requestIdHeader !== undefined &&
     requestIdHeader !== false &&
     !(typeof requestIdHeader === 'string' && HEADER_NAME.test(requestIdHeader))
   ) {
@@ -103,7 +106,7 @@ export function resolveClientOptions(api: string, options: ClientOptions = {}): 
     propagateTo: compilePropagateTo(propagateTo, `${api}.propagateTo`),
     captureQuery,
     startRootSpans,
-    requestIdHeader: requestIdHeader === false ? undefined : requestIdHeader.toLowerCase(),
+    requestIdHeader: typeof requestIdHeader === 'string' ? requestIdHeader.toLowerCase() : requestIdHeader,
     retry: retryOptions,
     retryMethods: new Set(retryOptions?.methods ?? IDEMPOTENT_METHODS),
     suppressNested: suppressNestedInstrumentation,

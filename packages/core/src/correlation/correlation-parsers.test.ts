@@ -27,7 +27,8 @@ describe('parseRequestId', () => {
     )
   })
   test('an invalid ID is replaced by a UUID', () => {
-    expect(resolveRequestId('bad id')).toMatch(
+    const policy = { header: 'x-request-id', accept: true, generate: undefined, echo: true }
+    expect(resolveRequestId(policy, { 'x-request-id': 'bad id' }, undefined)).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     )
   })

@@ -7,8 +7,13 @@ import { context, createContextKey, type Context, type Span } from '@opentelemet
  * (the route after routing, the user after authentication).
  */
 export interface RequestState {
-  /** Validated or generated request ID (`X-Request-Id`). */
-  requestId: string
+  /** Validated or generated request ID (`X-Request-Id`); absent with the middleware's `requestId: false`. */
+  requestId?: string
+  /**
+   * Lowercase header the middleware reads and echoes the request ID in (`requestId.header`); the
+   * traced clients forward the ID under the same name. Absent: `x-request-id`.
+   */
+  requestIdHeader?: string
   /** HTTP method, normalized (`GET`, or `_OTHER` for unknown methods); for sampling rules. */
   method?: string
   /** URL path without the query string; for sampling rules. Never recorded raw beyond `url.path`. */

@@ -90,9 +90,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   ) {
     this.sessions = new SessionCounters(options.maxSessions, options.hasher)
     this.bindStreams = options.bindStreams ?? adapter.bindStreams ?? true
-    this.exposeNames = options.traceResponse
-      ? [options.requestIdHeader, TRACERESPONSE_HEADER]
-      : [options.requestIdHeader]
+    const echoed = options.requestId?.echo === true ? [options.requestId.header] : []
+    this.exposeNames = options.traceResponse ? [...echoed, TRACERESPONSE_HEADER] : echoed
   }
 
   start(
@@ -193,10 +192,19 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
 
     const headers = req.headers
     const method = normalizeMethod(req.method)
-    const requestId = resolveRequestId(headers[options.requestIdHeader])
+    const policy = options.requestId
+    const requestId = policy === undefined ? undefined : resolveRequestId(policy, headers, request)
     // Literal keys (not the ATTR_ constants) let V8 build these hot objects from a boilerplate.
-    const correlationAttributes: Record<string, string | number> = { 'request.id': requestId }
-    const state: RequestState = { requestId, method, path, headers, correlationAttributes }
+    const correlationAttributes: Record<string, string | number> =
+      requestId === undefined ? {} : { 'request.id': requestId }
+    const state: RequestState = {
+      requestId,
+      requestIdHeader: policy?.header,
+      method,
+      path,
+      headers,
+      correlationAttributes,
+    }
     this.readSession(state, headers, request, serverSpanName(method, undefined))
     this.readUser(state, request)
 
@@ -409,12 +417,15 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const { res, state, span } = serverRequest
     if (res.headersSent) return
     const options = this.options
-    if (!res.hasHeader(options.requestIdHeader)) res.setHeader(options.requestIdHeader, state.requestId)
+    const policy = options.requestId
+    if (policy?.echo === true && state.requestId !== undefined && !res.hasHeader(policy.header)) {
+      res.setHeader(policy.header, state.requestId)
+    }
     if (options.traceResponse && !res.hasHeader(TRACERESPONSE_HEADER)) {
       const value = traceResponseValue(span)
       if (value !== undefined) res.setHeader(TRACERESPONSE_HEADER, value)
     }
-    if (options.exposeHeaders) exposeHeaders(res, this.exposeNames)
+    if (options.exposeHeaders && this.exposeNames.length > 0) exposeHeaders(res, this.exposeNames)
   }
 
   private finish(serverRequest: ServerRequest<Request>): void {

@@ -1,5 +1,11 @@
 import { createIdHasher, type IdHasher } from '../correlation/hashing'
-import { DEFAULT_REQUEST_ID_HEADER } from '../correlation/request-id'
+import {
+  DEFAULT_REQUEST_ID_HEADER,
+  describeRequestId,
+  parseRequestId,
+  REQUEST_ID_RULE,
+  type RequestIdPolicy,
+} from '../correlation/request-id'
 import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_HEADER } from '../correlation/session'
 import { logger } from '../internal/diag'
 
@@ -37,6 +43,28 @@ export interface CaptureHeadersOptions {
   redact?: readonly string[]
 }
 
+/**
+ * Where a request's ID comes from and where it goes. A valid ID is 1-128 characters of
+ * `[A-Za-z0-9._:-]`, incoming or generated alike.
+ */
+export interface RequestIdOptions<Request = unknown> {
+  /** Header the ID is read from, echoed in, and forwarded in by the traced clients. Default `x-request-id`. */
+  header?: string
+  /**
+   * Use the caller's ID when it is valid (`true`, default), never (`false`: every request gets a new
+   * ID, so a caller cannot choose the ID your logs are searched by), or decide per request. A function
+   * that throws counts as `false`. Independent of `trustIncoming`, which governs the trace context.
+   */
+  accept?: boolean | ((request: Request) => boolean)
+  /**
+   * Makes a new ID. Default `crypto.randomUUID()`. Called once at setup to check it; an invalid ID it
+   * returns later is replaced by a UUID and reported once.
+   */
+  generate?: () => string
+  /** Set the ID on the response. Default `true`. */
+  echo?: boolean
+}
+
 /** Records an HMAC-SHA256 of session and user IDs on spans instead of the raw values. */
 export interface HashIdsOptions {
   /** Secret key, at least 16 bytes; the same on every service so hashes match across a trace. */
@@ -48,7 +76,13 @@ export interface HashIdsOptions {
  * and applied in one place ({@link resolveServerOptions}). Invalid values throw at setup.
  */
 export interface TraceweaveOptions<Request = unknown> {
-  /** Header the request ID is read from and echoed in. Default `x-request-id`. */
+  /**
+   * Request-ID policy: header, whether a caller's ID is accepted, the generator, the echo; `false` for
+   * no request ID at all (none read, generated, echoed, recorded or forwarded). Default: read and
+   * validate `x-request-id`, else a UUID, echoed.
+   */
+  requestId?: RequestIdOptions<Request> | false
+  /** Alias of `requestId.header`: header the request ID is read from and echoed in. Default `x-request-id`. */
   requestIdHeader?: string
   /** Session source and counter bound, or `false` for no sessions. Default: header `x-session-id`. */
   session?: SessionOptions<Request> | false
@@ -102,7 +136,8 @@ export type SessionSource<Request> =
 
 /** Options with defaults applied and values checked; built once per `traceweave()` call. */
 export interface ResolvedServerOptions<Request> {
-  readonly requestIdHeader: string
+  /** `undefined` with `requestId: false`. */
+  readonly requestId: RequestIdPolicy<Request> | undefined
   readonly session: SessionSource<Request> | undefined
   readonly maxSessions: number
   readonly sessionOperation: ((request: Request) => string | undefined) | undefined
@@ -132,6 +167,7 @@ export const ALWAYS_REDACTED_HEADERS: readonly string[] = [
 ]
 
 const OPTION_KEYS = new Set([
+  'requestId',
   'requestIdHeader',
   'session',
   'user',
@@ -145,6 +181,7 @@ const OPTION_KEYS = new Set([
   'metrics',
   'bindStreams',
 ])
+const REQUEST_ID_KEYS = new Set(['header', 'accept', 'generate', 'echo'])
 const SESSION_KEYS = new Set(['header', 'cookie', 'from', 'maxSessions', 'operation'])
 const CAPTURE_KEYS = new Set(['request', 'response', 'redact'])
 const HASH_KEYS = new Set(['key'])
@@ -164,7 +201,8 @@ export function resolveServerOptions<Request>(
   checkObject(options, 'traceweave options')
   checkKeys(options, OPTION_KEYS, 'traceweave')
   const {
-    requestIdHeader = DEFAULT_REQUEST_ID_HEADER,
+    requestId,
+    requestIdHeader,
     session,
     user,
     hashIds,
@@ -178,6 +216,7 @@ export function resolveServerOptions<Request>(
     bindStreams,
   } = options
 
+  const requestIdPolicy = resolveRequestIdPolicy(requestId, requestIdHeader)
   const hasher = resolveHasher(hashIds)
   const sessionResolved = resolveSession(session)
   if (sessionResolved.source?.kind === 'cookie' && hasher === undefined) {
@@ -205,7 +244,7 @@ export function resolveServerOptions<Request>(
     )
   }
   return {
-    requestIdHeader: headerName(requestIdHeader, 'requestIdHeader'),
+    requestId: requestIdPolicy,
     session: sessionResolved.source,
     maxSessions: sessionResolved.maxSessions,
     sessionOperation: sessionResolved.operation,
@@ -219,6 +258,68 @@ export function resolveServerOptions<Request>(
     existingServerSpan,
     metrics,
     bindStreams,
+  }
+}
+
+function resolveRequestIdPolicy<Request>(
+  requestId: RequestIdOptions<Request> | false | undefined,
+  requestIdHeader: string | undefined,
+): RequestIdPolicy<Request> | undefined {
+  if (requestId === false) {
+    if (requestIdHeader !== undefined)
+      throw new TypeError('requestIdHeader has no effect with requestId: false; remove one of them')
+    return undefined
+  }
+  const options = requestId ?? {}
+  if (requestId !== undefined) {
+    if (typeof requestId !== 'object' || requestId === null || Array.isArray(requestId)) {
+      throw new TypeError(
+        `requestId must be an object { header, accept, generate, echo } or false, got ${requestId === null ? 'null' : typeof requestId}`,
+      )
+    }
+    checkKeys(requestId, REQUEST_ID_KEYS, 'requestId')
+  }
+  const { header, accept = true, generate, echo = true } = options
+  if (header !== undefined && requestIdHeader !== undefined) {
+    throw new TypeError(
+      'requestIdHeader is an alias of requestId.header: set only one of requestIdHeader, requestId.header',
+    )
+  }
+  if (typeof accept !== 'boolean' && typeof accept !== 'function') {
+    throw new TypeError(
+      `requestId.accept must be true, false or a function (request) => boolean, got ${typeof accept}`,
+    )
+  }
+  checkBoolean(echo, 'requestId.echo')
+  if (generate !== undefined) checkGenerator(generate)
+  return {
+    header:
+      header !== undefined
+        ? headerName(header, 'requestId.header')
+        : headerName(requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER, 'requestIdHeader'),
+    accept,
+    generate,
+    echo,
+  }
+}
+
+/** A generator is called once here, so one that cannot make a valid ID fails at setup, not per request. */
+function checkGenerator(generate: unknown): void {
+  const expected = `a function () => string returning ${REQUEST_ID_RULE}`
+  if (typeof generate !== 'function')
+    throw new TypeError(`requestId.generate must be ${expected}, got ${typeof generate}`)
+  let sample: unknown
+  try {
+    sample = generate()
+  } catch (error) {
+    throw new TypeError(
+      `requestId.generate must be ${expected}; it threw when called at setup: ${error instanceof Error ? error.message : String(error)}`,
+    )
+  }
+  if (parseRequestId(sample) === undefined) {
+    throw new RangeError(
+      `requestId.generate must be ${expected}; at setup it returned ${describeRequestId(sample)}`,
+    )
   }
 }
 
