@@ -68,13 +68,25 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
     expect(JSON.stringify(server.attributes)).not.toContain('spoofed-by-caller')
   })
 
-  test('accept: false is separate from trustIncoming: the caller’s trace is still continued', async () => {
+  test('accept and trustIncoming are independent: either can refuse the caller while the other accepts', async () => {
     const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
     const app = buildApp(framework, { requestId: { accept: false } })
     await request(app).get('/users/1').set('traceparent', parent).set('x-request-id', 'req-x').expect(200)
     const server = await serverSpan()
     expect(server.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c')
     expect(server.attributes['request.id']).toMatch(UUID)
+    tracing.reset()
+    // And the other way: an untrusted caller's trace is not continued, its valid ID still is kept.
+    const untrusting = buildApp(framework, { trustIncoming: false })
+    const kept = await request(untrusting)
+      .get('/users/1')
+      .set('traceparent', parent)
+      .set('x-request-id', 'req-kept')
+      .expect(200)
+    expect(kept.headers['x-request-id']).toBe('req-kept')
+    const fresh = await serverSpan()
+    expect(fresh.spanContext().traceId).not.toBe('0af7651916cd43dd8448eb211c80319c')
+    expect(fresh.attributes['request.id']).toBe('req-kept')
   })
 
   test('accept as a function gets the framework request and decides per request', async () => {

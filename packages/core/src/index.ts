@@ -63,6 +63,7 @@ export type { ServerAdapter, ServerLifecycle, ServerRequest } from './server/typ
 export type { ProxyTrust } from './server/client-address'
 export type {
   TraceweaveOptions,
+  RequestIdOptions,
   SessionOptions,
   CaptureHeadersOptions,
   HashIdsOptions,
