@@ -30,7 +30,12 @@ interface Row {
   exception?: boolean
   /** Names of spans expected as children of the server span. */
   children?: string[]
+  /** Only these frameworks have the shape (Koa has no path-mounted middleware that answers). */
+  frameworks?: Framework[]
 }
+
+const EXPRESS: Framework[] = ['express4', 'express5']
+const KOA: Framework[] = ['koa2', 'koa3']
 
 const TABLE: Row[] = [
   {
@@ -96,6 +101,127 @@ const TABLE: Row[] = [
     children: ['store body'],
   },
   {
+    title: 'a RegExp route is named by the RegExp',
+    method: 'get',
+    path: '/test/regex',
+    status: 200,
+    name: 'GET /\\/test\\/regex/',
+    route: '/\\/test\\/regex/',
+  },
+  {
+    title: 'no route under a mounted router (404) stays METHOD',
+    method: 'get',
+    path: '/api/nothing/here',
+    status: 404,
+    name: 'GET',
+  },
+  {
+    title: 'an array of paths is named by its members joined with a comma',
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/array/two/5',
+    status: 200,
+    name: 'GET /array/one,/array/two/:id',
+    route: '/array/one,/array/two/:id',
+  },
+  {
+    title: '@koa/router registers one route per member of an array: the member that matched',
+    frameworks: KOA,
+    method: 'get',
+    path: '/array/two/5',
+    status: 200,
+    name: 'GET /array/two/:id',
+    route: '/array/two/:id',
+  },
+  {
+    title: 'middleware mounted at a path that answers is named by the path',
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/bare_middleware/deeper/3',
+    status: 200,
+    name: 'GET /bare_middleware',
+    route: '/bare_middleware',
+  },
+  {
+    title: 'middleware at a path that passes the request on does not name it',
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/passing/through',
+    status: 200,
+    name: 'GET /passing/through',
+    route: '/passing/through',
+  },
+  {
+    title: 'a 404 after middleware at a path passed it on stays METHOD',
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/passing/nowhere',
+    status: 404,
+    name: 'GET',
+  },
+  {
+    title: "a router's middleware at a path that answers: mount and path",
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/router/x',
+    status: 200,
+    name: 'GET /router/x',
+    route: '/router/x',
+  },
+  {
+    title: 'a RegExp route in a mounted router: mount and RegExp',
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/router/inner/regex',
+    status: 200,
+    name: 'GET /router/\\/inner\\/regex/',
+    route: '/router/\\/inner\\/regex/',
+  },
+  {
+    title: 'a router mounted with a RegExp: the RegExp and the route',
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/regex_router/inner/8',
+    status: 200,
+    name: 'GET /\\/regex_router/inner/:id',
+    route: '/\\/regex_router/inner/:id',
+  },
+  {
+    title: 'a router mounted with an array: the members joined and the route',
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/arr_router_b/9/inner',
+    status: 200,
+    name: 'GET /arr_router_a,/arr_router_b/:b/inner',
+    route: '/arr_router_a,/arr_router_b/:b/inner',
+  },
+  {
+    title: 'a sub-app: its mount path and its route',
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/sub/users/4',
+    status: 200,
+    name: 'GET /sub/users/:id',
+    route: '/sub/users/:id',
+  },
+  {
+    title: "a router inside a sub-app: every mount and the route",
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/sub/nested/6',
+    status: 200,
+    name: 'GET /sub/nested/:id',
+    route: '/sub/nested/:id',
+  },
+  {
+    title: 'no route inside a sub-app (404) stays METHOD',
+    frameworks: EXPRESS,
+    method: 'get',
+    path: '/sub/nothing',
+    status: 404,
+    name: 'GET',
+  },
+  {
     title: 'hostile headers are ignored, never an error',
     method: 'get',
     path: '/users/1',
@@ -141,7 +267,7 @@ afterAll(() => tracing.shutdown())
 describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
   const app = buildApp(framework)
 
-  test.each(TABLE)('$title', async (row) => {
+  test.each(TABLE.filter((row) => row.frameworks?.includes(framework) ?? true))('$title', async (row) => {
     let call = request(app)[row.method](row.path)
     for (const [name, value] of Object.entries(row.headers ?? {})) call = call.set(name, value)
     const response = await (row.body === undefined ? call : call.send(row.body as object))
@@ -198,7 +324,8 @@ test('all four frameworks produce identical server spans for the whole table', a
     for (const framework of FRAMEWORKS) {
       const app = buildApp(framework)
       results[framework] = []
-      for (const row of TABLE) {
+      // Rows every framework has: shapes one of them lacks are checked per framework above.
+      for (const row of TABLE.filter((one) => one.frameworks === undefined)) {
         tracing.reset()
         let call = request(app)[row.method](row.path)
         for (const [name, value] of Object.entries(row.headers ?? {})) call = call.set(name, value)

@@ -32,6 +32,8 @@ export type Handler = Parameters<typeof import('supertest')>[0]
 export interface AppExtras {
   /** Express and Koa middleware that stands in for an auth layer calling identifyUser(). */
   auth?: boolean
+  /** A catch-all RegExp route (dot-star) after the shared routes: no request of the app is a 404. */
+  catchAll?: boolean
 }
 
 async function childWork(name: string): Promise<void> {
@@ -123,12 +125,63 @@ function buildExpress(
     await lateUser()
     res.json({ ok: true })
   })
+  addExpressRouteShapes(express, app)
+  if (extras.catchAll) app.get(/.*/, (_req, res) => res.send('caught'))
   app.use(traceweaveErrors())
   app.use((error: unknown, _req: unknown, res: import('express').Response, _next: unknown) => {
     appErrors.push(error)
     res.status(500).send('Internal Server Error')
   })
   return app
+}
+
+/**
+ * Every shape of route Express accepts besides string templates: RegExp and array routes, middleware
+ * mounted at a path that answers the request, routers mounted with a RegExp or an array, a sub-app.
+ */
+function addExpressRouteShapes(express: typeof import('express'), app: import('express').Express): void {
+  app.get(/\/test\/regex/, (_req, res) => {
+    res.send('regex')
+  })
+  app.get(['/array/one', '/array/two/:id'], (_req, res) => {
+    res.send('array')
+  })
+  app.use('/bare_middleware', (_req: unknown, res: import('express').Response) => {
+    res.send('bare')
+  })
+  // Passed through (it calls next) on the way to a route: it must not name the request.
+  app.use('/passing', (_req, _res, next) => next())
+  app.get('/passing/through', (_req, res) => {
+    res.send('passed')
+  })
+  const router = express.Router()
+  router.use('/x', (_req: unknown, res: import('express').Response) => {
+    res.send('router middleware')
+  })
+  router.get(/\/inner\/regex/, (_req, res) => {
+    res.send('router regex')
+  })
+  app.use('/router', router)
+  const regexMounted = express.Router()
+  regexMounted.get('/inner/:id', (_req, res) => {
+    res.send('regex mount')
+  })
+  app.use(/\/regex_router/, regexMounted)
+  const arrayMounted = express.Router()
+  arrayMounted.get('/inner', (_req, res) => {
+    res.send('array mount')
+  })
+  app.use(['/arr_router_a', '/arr_router_b/:b'], arrayMounted)
+  const subApp = express()
+  subApp.get('/users/:id', (_req, res) => {
+    res.send('sub-app')
+  })
+  const subRouter = express.Router()
+  subRouter.get('/:id', (_req, res) => {
+    res.send('sub-app router')
+  })
+  subApp.use('/nested', subRouter)
+  app.use('/sub', subApp)
 }
 
 /** A span opened before the user is known and ended after, then one started after: both get user.id. */
@@ -202,6 +255,18 @@ function buildKoa(
     await lateUser()
     ctx.body = { ok: true }
   })
+  router.get(/\/test\/regex/, (ctx) => {
+    ctx.body = 'regex'
+  })
+  // @koa/router registers one route per member of an array.
+  router.get(['/array/one', '/array/two/:id'], (ctx) => {
+    ctx.body = 'array'
+  })
+  if (extras.catchAll) {
+    router.get(/.*/, (ctx) => {
+      ctx.body = 'caught'
+    })
+  }
   app.use(router.routes())
   return app.callback()
 }

@@ -5,7 +5,7 @@ import {
   type ServerRequest,
   type TraceweaveOptions,
 } from '@traceweave/core'
-import { instrumentApp, recordOf } from './routes'
+import { instrumentApp, readMountRoute, recordOf } from './routes'
 import type {
   ExpressErrorMiddleware,
   ExpressMiddleware,
@@ -14,10 +14,12 @@ import type {
   ExpressResponse,
 } from './types'
 
-// Express pushes the route from its router (see routes.ts), so the adapter needs no route reader.
+// Express pushes the route from its router (see routes.ts); the reader only names requests answered by
+// middleware mounted at a path.
 const EXPRESS_ADAPTER: ServerAdapter<ExpressRequest> = {
   framework: 'express',
   onStart: expressStarted,
+  readRoute: (_req, serverRequest) => readMountRoute(serverRequest),
   // Express replaces the prototype of every req/res, so anything attached to them costs ~3 µs a
   // request; its body parsers keep the context themselves. Opt in with `bindStreams: true`.
   bindStreams: false,
@@ -62,7 +64,7 @@ export function traceweaveErrors(): ExpressErrorMiddleware {
 
 // Runs inside the lifecycle's fail-open guard: route capture failing leaves the route unknown, no more.
 function expressStarted(serverRequest: ServerRequest<ExpressRequest>): void {
-  serverRequest.adapterState = { serverRequest, mounts: [] }
+  serverRequest.adapterState = { serverRequest, mounts: [], routed: false }
   instrumentApp(serverRequest.request.app)
 }
 

@@ -16,8 +16,11 @@ const KOA_ADAPTER: ServerAdapter<KoaContext> = {
 }
 
 // The route the router matched for a context traceweave does not trace (an ignored request); a traced
-// request keeps it in its lifecycle handle's `adapterState`, with no map entry.
-const untracedRoutes = new WeakMap<KoaContext, string>()
+// request keeps it in its lifecycle handle's `adapterState`, with no map entry. Kept as the router
+// wrote it (a string, or the RegExp of a RegExp route): code reading `ctx._matchedRoute` sees no change.
+const untracedRoutes = new WeakMap<KoaContext, unknown>()
+// The name of each RegExp route (`/\/test\/regex/`, as OpenTelemetry names it), computed once.
+const regExpRouteNames = new WeakMap<RegExp, string>()
 // App context prototypes that carry our `_matchedRoute` accessor.
 const observedPrototypes = new WeakSet<object>()
 
@@ -42,22 +45,34 @@ function observeRoute(serverRequest: ServerRequest<KoaContext>): void {
 }
 
 // Shared accessors (no per-request closures): `this` is the context.
-function getMatchedRoute(this: KoaContext): string | undefined {
+function getMatchedRoute(this: KoaContext): unknown {
   const serverRequest = activeServerRequest(this)
   if (serverRequest === undefined) return untracedRoutes.get(this)
-  return serverRequest.adapterState as string | undefined
+  return serverRequest.adapterState
 }
 
 function setMatchedRoute(this: KoaContext, route: unknown): void {
   const serverRequest = activeServerRequest(this)
-  const value = typeof route === 'string' ? route : undefined
   if (serverRequest === undefined) {
-    if (value === undefined) untracedRoutes.delete(this)
-    else untracedRoutes.set(this, value)
+    if (route === undefined) untracedRoutes.delete(this)
+    else untracedRoutes.set(this, route)
     return
   }
-  serverRequest.adapterState = value
-  if (value !== undefined) serverRequest.lifecycle.routeKnown(serverRequest, value)
+  serverRequest.adapterState = route
+  const name = routeName(route)
+  if (name !== undefined) serverRequest.lifecycle.routeKnown(serverRequest, name)
+}
+
+/** A route path as @koa/router keeps it: a string template, or a RegExp named by its `toString()`. */
+function routeName(route: unknown): string | undefined {
+  if (typeof route === 'string') return route.length > 0 ? route : undefined
+  if (!(route instanceof RegExp)) return undefined
+  let name = regExpRouteNames.get(route)
+  if (name === undefined) {
+    name = route.toString()
+    regExpRouteNames.set(route, name)
+  }
+  return name
 }
 
 /**
@@ -87,8 +102,7 @@ export function traceweave(options: TraceweaveOptions<KoaContext> = {}): KoaMidd
 
 // @koa/router leaves the matched layer's full path (prefixes included) on the context.
 function readKoaRoute(ctx: KoaContext): string | undefined {
-  const route = ctx._matchedRoute
-  return typeof route === 'string' ? route : undefined
+  return routeName(ctx._matchedRoute)
 }
 
 function proxyTrustOf(app: KoaApplicationLike): ProxyTrust {

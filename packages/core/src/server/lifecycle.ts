@@ -61,6 +61,9 @@ import type { ServerAdapter, ServerLifecycle, ServerRequest } from './types'
 const ACCESS_CONTROL_EXPOSE_HEADERS = 'access-control-expose-headers'
 // Captured header values and the user agent are cut here: attributes are not a place for bulk data.
 const MAX_HEADER_ATTRIBUTE_LENGTH = 1024
+// `url.path` is cut too (a raised `maxHeaderSize` lets 64 KB targets through); 2048 keeps every path a
+// browser or CDN commonly accepts whole.
+const MAX_URL_PATH_LENGTH = 2048
 // Host header: a DNS name or IPv4 address, or a bracketed IPv6 address, then an optional port.
 const HOST_PATTERN = /^(?:\[([0-9A-Fa-f:.]{2,45})\]|([A-Za-z0-9.-]{1,253}))(?::([0-9]{1,5}))?$/
 
@@ -355,7 +358,11 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     proxy: ProxyTrust,
   ): Attributes {
     const headers = req.headers
-    const attributes: Attributes = { 'http.request.method': method, 'url.path': path, 'url.scheme': scheme }
+    const attributes: Attributes = {
+      'http.request.method': method,
+      'url.path': path.length > MAX_URL_PATH_LENGTH ? path.slice(0, MAX_URL_PATH_LENGTH) : path,
+      'url.scheme': scheme,
+    }
     if (method === '_OTHER' && req.method !== undefined)
       attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = req.method
     if (typeof req.httpVersion === 'string') attributes[ATTR_NETWORK_PROTOCOL_VERSION] = req.httpVersion
@@ -407,7 +414,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   private refreshRoute(serverRequest: ServerRequest<Request>): void {
     const readRoute = this.adapter.readRoute
     if (readRoute === undefined) return
-    const route = readRoute(serverRequest.request)
+    const route = readRoute(serverRequest.request, serverRequest)
     if (typeof route === 'string' && route.length > 0 && route !== serverRequest.state.route) {
       this.applyRoute(serverRequest, route)
     }

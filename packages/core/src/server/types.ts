@@ -12,9 +12,10 @@ export interface ServerAdapter<Request> {
   /**
    * The route template the framework knows for this request, read when the lifecycle needs it (before
    * an outgoing inject, when the response starts, at the end). For frameworks whose router leaves the
-   * route on the request (Koa's `ctx._matchedRoute`); Express pushes it with `routeKnown` instead.
+   * route on the request (Koa's `ctx._matchedRoute`), and for routes only known once the request is
+   * answered (Express: middleware mounted at a path); Express pushes route layers with `routeKnown`.
    */
-  readRoute?(request: Request): string | undefined
+  readRoute?(request: Request, serverRequest: ServerRequest<Request>): string | undefined
   /**
    * Called once a request has started, inside the lifecycle's fail-open guard: for the adapter's own
    * per-request bookkeeping (Express: route capture). A failure here is reported once and ignored.
