@@ -205,7 +205,7 @@ const TABLE: Row[] = [
     route: '/sub/users/:id',
   },
   {
-    title: "a router inside a sub-app: every mount and the route",
+    title: 'a router inside a sub-app: every mount and the route',
     frameworks: EXPRESS,
     method: 'get',
     path: '/sub/nested/6',
@@ -301,6 +301,14 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
     expect(describeServerSpan(spans).children).toEqual(row.children ?? [])
     expect(server.attributes['session.id']).toBeUndefined()
     expect(response.headers['traceresponse']).toBeUndefined()
+  })
+
+  test('a catch-all RegExp route names the requests it answers by the RegExp, never by their URL', async () => {
+    const catchAll = buildApp(framework, {}, { catchAll: true })
+    await request(catchAll).get('/nowhere/at/all').expect(200)
+    const [server] = serverSpans(await waitForSpans(tracing, (all) => serverSpans(all).length === 1))
+    expect(server.name).toBe('GET /.*/')
+    expect(server.attributes['http.route']).toBe('/.*/')
   })
 
   test('continues a trusted caller trace and echoes a valid request ID', async () => {

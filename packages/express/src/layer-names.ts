@@ -30,9 +30,7 @@ export function nameOfExpressPath(path: unknown): string | undefined {
  * - `unknown`: an array with a member too complex to read back.
  */
 export type CompiledMount =
-  | { kind: 'path' | 'name'; name: string }
-  | { kind: 'perRequest' }
-  | { kind: 'unknown' }
+  { kind: 'path' | 'name'; name: string } | { kind: 'perRequest' } | { kind: 'unknown' }
 
 // Express 4 compiles `app.use(path)` with path-to-regexp 0.1 (`end: false`, never strict): `^` + the
 // path + an optional slash + a lookahead for `/` or the end; an array's members are joined with `|`.

@@ -175,7 +175,12 @@ function joinPath(left: string, right: string): string {
   return left.endsWith('/') && right.startsWith('/') ? left + right.slice(1) : left + right
 }
 
-function wrapMount(name: MountName, original: Handle, router: RouterLike | undefined, layer: LayerLike): Handle {
+function wrapMount(
+  name: MountName,
+  original: Handle,
+  router: RouterLike | undefined,
+  layer: LayerLike,
+): Handle {
   const wrapper = function traceweaveMount(this: unknown, req: ExpressRequest, res: unknown, next: Next) {
     const record = recordOf(req)
     if (record === undefined) return original.call(this, req, res, next)
