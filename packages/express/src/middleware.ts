@@ -65,8 +65,13 @@ export function traceweaveErrors(): ExpressErrorMiddleware {
 // Runs inside the lifecycle's fail-open guard: route capture failing leaves the route unknown, no more.
 function expressStarted(serverRequest: ServerRequest<ExpressRequest>): void {
   serverRequest.adapterState = { serverRequest, mounts: [], routed: false }
-  instrumentApp(serverRequest.request.app)
+  const app = serverRequest.request.app
+  // Once an app's routers check themselves (see routes.ts), its requests skip this: one comparison.
+  if (app !== followedApp && instrumentApp(app)) followedApp = app
 }
+
+// The app whose router tree follows itself; one slot, as one app per process is the common case.
+let followedApp: unknown
 
 function proxyTrustOf(req: ExpressRequest): ProxyTrust {
   // Express compiles its `trust proxy` setting to (address, hop) => boolean: the rule req.ip follows.

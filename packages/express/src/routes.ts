@@ -80,12 +80,17 @@ const ourWrappers = new WeakSet<object>()
 // Objects owning the `handle` method of routers (Express 4's router proto, Express 5's Router.prototype).
 const wrappedHandleOwners = new WeakSet<object>()
 
-/** Instruments the router tree of `app` (Express 4 or 5) unless already done. Idempotent. */
-export function instrumentApp(app: unknown): void {
+/**
+ * Instruments the router tree of `app` (Express 4 or 5) unless already done. Idempotent. Returns `true`
+ * once the routers' shared `handle` is wrapped: from then on each router checks its own layers when a
+ * request enters it, so the caller need not call again for this app.
+ */
+export function instrumentApp(app: unknown): boolean {
   const router = appRouter(app)
-  if (router === undefined) return
-  if (!instrumentedLengths.has(router)) wrapSharedHandle(router)
+  if (router === undefined) return false
+  const followed = wrapSharedHandle(router)
   instrumentRouter(router)
+  return followed
 }
 
 function appRouter(app: unknown): RouterLike | undefined {
@@ -103,19 +108,21 @@ function isRouter(value: unknown): value is RouterLike {
 }
 
 /** Wraps, once per Express copy, the `handle` every router of that copy inherits (see above). */
-function wrapSharedHandle(router: RouterLike): void {
+function wrapSharedHandle(router: RouterLike): boolean {
   let owner = Object.getPrototypeOf(router) as Record<string, unknown> | null
   while (owner !== null && !Object.prototype.hasOwnProperty.call(owner, 'handle')) {
     owner = Object.getPrototypeOf(owner) as Record<string, unknown> | null
   }
-  if (owner === null || (owner as unknown) === Function.prototype || wrappedHandleOwners.has(owner)) return
+  if (owner === null || (owner as unknown) === Function.prototype) return false
+  if (wrappedHandleOwners.has(owner)) return true
   const original = owner.handle
-  if (typeof original !== 'function') return
+  if (typeof original !== 'function') return false
   wrappedHandleOwners.add(owner)
   owner.handle = function traceweaveRouterHandle(this: unknown, req: unknown, res: unknown, done: unknown) {
     if (isRouter(this)) instrumentRouter(this)
     return (original as (...args: unknown[]) => unknown).call(this, req, res, done)
   }
+  return true
 }
 
 function instrumentRouter(router: RouterLike): void {
