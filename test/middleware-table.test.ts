@@ -62,6 +62,14 @@ const TABLE: Row[] = [
     name: 'GET /api/teams/:teamId',
     route: '/api/teams/:teamId',
   },
+  {
+    title: "mount patterns, not the URL's spelling (routing ignores case)",
+    method: 'get',
+    path: '/API/Teams/42/users/7',
+    status: 200,
+    name: 'GET /api/teams/:teamId/users/:id',
+    route: '/api/teams/:teamId/users/:id',
+  },
   { title: 'no route (404)', method: 'get', path: '/nowhere/at/all', status: 404, name: 'GET' },
   {
     title: 'a thrown error (500)',

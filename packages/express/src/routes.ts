@@ -1,5 +1,5 @@
 import type { ServerRequest } from '@traceweave/core'
-import { activeServerRequest } from '@traceweave/core/internal'
+import { activeServerRequest, reportFailure } from '@traceweave/core/internal'
 import { nameOfExpressPath, readCompiledMount } from './layer-names'
 import type { ExpressRequest } from './types'
 
@@ -119,10 +119,19 @@ function wrapSharedHandle(router: RouterLike): boolean {
   if (typeof original !== 'function') return false
   wrappedHandleOwners.add(owner)
   owner.handle = function traceweaveRouterHandle(this: unknown, req: unknown, res: unknown, done: unknown) {
-    if (isRouter(this)) instrumentRouter(this)
+    if (isRouter(this)) followRouter(this)
     return (original as (...args: unknown[]) => unknown).call(this, req, res, done)
   }
   return true
+}
+
+/** instrumentRouter on a request's way: a failure leaves routes unknown and never fails the request. */
+function followRouter(router: RouterLike): void {
+  try {
+    instrumentRouter(router)
+  } catch (error) {
+    reportFailure('express.routes', error)
+  }
 }
 
 function instrumentRouter(router: RouterLike): void {
@@ -193,7 +202,7 @@ function wrapMount(
     if (record === undefined) return original.call(this, req, res, next)
     const mounts = record.mounts
     mounts.push(typeof name === 'function' ? name(layer) : name)
-    if (router !== undefined) instrumentRouter(router)
+    if (router !== undefined) followRouter(router)
     const depth = mounts.length
     // One closure per mount entered (not per layer): it pops the mount when the request leaves.
     return original.call(this, req, res, function traceweaveMountExit(error?: unknown) {
