@@ -19,7 +19,8 @@ const KOA_ADAPTER: ServerAdapter<KoaContext> = {
 // request keeps it in its lifecycle handle's `adapterState`, with no map entry. Kept as the router
 // wrote it (a string, or the RegExp of a RegExp route): code reading `ctx._matchedRoute` sees no change.
 const untracedRoutes = new WeakMap<KoaContext, unknown>()
-// The name of each RegExp route (`/\/test\/regex/`, as OpenTelemetry names it), computed once.
+// The name of each RegExp route (`/\/test\/regex/`, as OpenTelemetry names it), computed once
+// per route (keys are the app's route RegExps: bounded by its code, never by requests).
 const regExpRouteNames = new WeakMap<RegExp, string>()
 // App context prototypes that carry our `_matchedRoute` accessor.
 const observedPrototypes = new WeakSet<object>()
