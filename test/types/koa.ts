@@ -12,7 +12,9 @@ import { traceweave } from '@traceweave/koa'
 traceweave({ user: (ctx: Koa.Context) => ctx.get('x-user-id') })
 traceweave({ ignore: (ctx: Context) => ctx.path === '/health' })
 traceweave({ trustIncoming: (ctx: Context) => ctx.ip === '10.0.0.5' })
-traceweave({ session: { from: (ctx: Context) => ctx.cookies.get('sid'), operation: (ctx: Context) => ctx.get('x-op') } })
+traceweave({
+  session: { from: (ctx: Context) => ctx.cookies.get('sid'), operation: (ctx: Context) => ctx.get('x-op') },
+})
 
 // Unannotated callbacks get Koa's Context. (Koa's Context allows any extra property, `ctx.anything`,
 // for what apps add to it; its own members and `ctx.request` are checked.)
