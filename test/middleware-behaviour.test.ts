@@ -10,6 +10,7 @@ import {
   buildApp,
   buildAppWith,
   FRAMEWORKS,
+  headerOf,
   listen,
   serverSpans,
   startMiddlewareTracing,
@@ -66,7 +67,7 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
 
   test('session.operation names the operation from the request, and routing does not rename it', async () => {
     const app = buildApp(framework, {
-      session: { operation: (req: any) => (req.headers ?? req.req.headers)['x-operation'] },
+      session: { operation: (req) => headerOf(req, 'x-operation') },
     })
     await request(app)
       .get('/async/1')
@@ -105,7 +106,7 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
   })
 
   test('user: from the option at start, and identifyUser() reaches open and later spans', async () => {
-    const app = buildApp(framework, { user: (req: any) => (req.headers ?? req.req.headers)['x-user'] })
+    const app = buildApp(framework, { user: (req) => headerOf(req, 'x-user') })
     await request(app).get('/async/1').set('x-user', 'grace').expect(200)
     const first = await oneServerSpan()
     expect(first.server.attributes['user.id']).toBe('grace')
@@ -147,7 +148,7 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
 
   test('trustIncoming as a function; one that throws counts as untrusted', async () => {
     const trusting = buildApp(framework, {
-      trustIncoming: (req: any) => (req.headers ?? req.req.headers)['x-internal'] === '1',
+      trustIncoming: (req) => headerOf(req, 'x-internal') === '1',
     })
     await request(trusting).get('/users/1').set('traceparent', PARENT).set('x-internal', '1').expect(200)
     expect((await oneServerSpan()).server.spanContext().traceId).toBe(TRACE_ID)

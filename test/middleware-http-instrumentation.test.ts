@@ -12,8 +12,8 @@ import { SpanKind, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import { getRequestId, type TraceweaveOptions } from '@traceweave/core'
-import { traceweave as expressTraceweave } from '@traceweave/express'
-import { traceweave as koaTraceweave } from '@traceweave/koa'
+import { traceweave as expressTraceweave, type ExpressRequest } from '@traceweave/express'
+import { traceweave as koaTraceweave, type KoaContext } from '@traceweave/koa'
 import { setupTracing, type MemoryTracingHandle, type SetupTracingOptions } from '@traceweave/node'
 import request from 'supertest'
 
@@ -94,11 +94,11 @@ function listenersRemovable(req: import('node:http').IncomingMessage): boolean {
 type Framework = 'express5' | 'koa3'
 type Handler = Parameters<typeof request>[0]
 
-function buildApp(framework: Framework, options: TraceweaveOptions<any>): Handler {
+function buildApp(framework: Framework, options: TraceweaveOptions<ExpressRequest | KoaContext>): Handler {
   return framework === 'express5' ? buildExpress(options) : buildKoa(options)
 }
 
-function buildExpress(options: TraceweaveOptions<any>): Handler {
+function buildExpress(options: TraceweaveOptions<ExpressRequest>): Handler {
   const app = express5()
   app.use(expressTraceweave({ user: (req) => req.get('x-user-id'), ...options }))
   app.use(express5.json())
@@ -159,7 +159,7 @@ function readJsonBody(req: import('node:http').IncomingMessage): Promise<unknown
   })
 }
 
-function buildKoa(options: TraceweaveOptions<any>): Handler {
+function buildKoa(options: TraceweaveOptions<KoaContext>): Handler {
   const app = new Koa3()
   app.silent = true
   app.use(koaTraceweave({ user: (ctx) => ctx.get('x-user-id') || undefined, ...options }))

@@ -7,8 +7,8 @@ import { diag, DiagLogLevel } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { traceAxios, traceFetch } from '@traceweave/client'
 import { getRequestId, type TraceweaveOptions } from '@traceweave/core'
-import { traceweave as expressTraceweave } from '@traceweave/express'
-import { traceweave as koaTraceweave } from '@traceweave/koa'
+import { traceweave as expressTraceweave, type ExpressRequest } from '@traceweave/express'
+import { traceweave as koaTraceweave, type KoaContext } from '@traceweave/koa'
 import axios from 'axios'
 import request from 'supertest'
 import {
@@ -91,7 +91,7 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
 
   test('accept as a function gets the framework request and decides per request', async () => {
     const seen: unknown[] = []
-    const accept = (req: any): boolean => {
+    const accept = (req: ExpressRequest | KoaContext): boolean => {
       seen.push(req)
       return req.headers['x-internal'] === 'yes'
     }
@@ -108,9 +108,10 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
     expect((await serverSpan()).attributes['request.id']).toBe(external.headers['x-request-id'])
     // Express hands over `req`, Koa its `ctx`, as every other per-request callback.
     expect(seen).toHaveLength(2)
-    if (framework.startsWith('express')) expect(typeof (seen[0] as any).get).toBe('function')
-    else expect((seen[0] as any).request).toBeDefined()
-    expect((seen[0] as any).res).toBeDefined()
+    const first = seen[0] as Partial<ExpressRequest & KoaContext>
+    if (framework.startsWith('express')) expect(typeof first.get).toBe('function')
+    else expect(first.request).toBeDefined()
+    expect(first.res).toBeDefined()
   })
 
   test('an accept function that throws counts as false; the request goes on', async () => {
@@ -224,7 +225,7 @@ test.each(FRAMEWORKS)('%s: bad requestId options throw at setup, naming the opti
 /** Apps whose one route calls `downstream` with traced fetch and traced axios, inside the request. */
 function callerApp(
   framework: Framework,
-  options: TraceweaveOptions<any>,
+  options: TraceweaveOptions<ExpressRequest | KoaContext>,
   downstream: () => string,
   clientOptions: { requestIdHeader?: string | false } = {},
 ): Handler {

@@ -11,8 +11,8 @@ import {
   identifyUser,
   type TraceweaveOptions,
 } from '@traceweave/core'
-import { traceweave as expressTraceweave, traceweaveErrors } from '@traceweave/express'
-import { traceweave as koaTraceweave } from '@traceweave/koa'
+import { traceweave as expressTraceweave, traceweaveErrors, type ExpressRequest } from '@traceweave/express'
+import { traceweave as koaTraceweave, type KoaContext } from '@traceweave/koa'
 import { createServer, type Server } from 'node:http'
 import { startTestTracing, type TestTracing } from './tracing'
 
@@ -24,6 +24,15 @@ const KoaRouter = require('@koa/router').Router as typeof import('@koa/router').
 
 export type Framework = 'express4' | 'express5' | 'koa2' | 'koa3'
 export const FRAMEWORKS: readonly Framework[] = ['express4', 'express5', 'koa2', 'koa3']
+
+/** Options for either framework: their callbacks get an Express request or a Koa context. */
+export type AnyFrameworkOptions = TraceweaveOptions<ExpressRequest | KoaContext>
+
+/** A request header as one string, from an Express request or a Koa context (both have `headers`). */
+export function headerOf(request: ExpressRequest | KoaContext, name: string): string | undefined {
+  const value = request.headers[name]
+  return typeof value === 'string' ? value : undefined
+}
 
 /** What supertest takes: an Express app or Koa's callback. */
 export type Handler = Parameters<typeof import('supertest')>[0]
@@ -47,7 +56,7 @@ async function childWork(name: string): Promise<void> {
 /** Builds one framework's app with the shared routes and traceweave(options) mounted first. */
 export function buildApp(
   framework: Framework,
-  options: TraceweaveOptions<any> = {},
+  options: AnyFrameworkOptions = {},
   extras: AppExtras = {},
 ): Handler {
   return buildAppWith(framework, options, extras).handler
@@ -56,7 +65,7 @@ export function buildApp(
 /** The app and, for tests of error delivery, the errors the app's own error handling received. */
 export function buildAppWith(
   framework: Framework,
-  options: TraceweaveOptions<any> = {},
+  options: AnyFrameworkOptions = {},
   extras: AppExtras = {},
 ): { handler: Handler; appErrors: unknown[] } {
   const appErrors: unknown[] = []
@@ -66,7 +75,7 @@ export function buildAppWith(
 
 function buildAppInner(
   framework: Framework,
-  options: TraceweaveOptions<any>,
+  options: AnyFrameworkOptions,
   extras: AppExtras,
   appErrors: unknown[],
 ): Handler {
@@ -77,7 +86,7 @@ function buildAppInner(
 
 function buildExpress(
   express: typeof import('express'),
-  options: TraceweaveOptions<any>,
+  options: AnyFrameworkOptions,
   extras: AppExtras,
   appErrors: unknown[],
 ): Handler {
@@ -195,7 +204,7 @@ async function lateUser(): Promise<void> {
 
 function buildKoa(
   Koa: typeof import('koa'),
-  options: TraceweaveOptions<any>,
+  options: AnyFrameworkOptions,
   extras: AppExtras,
   appErrors: unknown[],
 ): Handler {

@@ -7,8 +7,8 @@
  */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { TraceweaveOptions } from '@traceweave/core'
-import { traceweave as expressTraceweave } from '@traceweave/express'
-import { traceweave as koaTraceweave } from '@traceweave/koa'
+import { traceweave as expressTraceweave, type ExpressRequest } from '@traceweave/express'
+import { traceweave as koaTraceweave, type KoaContext } from '@traceweave/koa'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -80,7 +80,7 @@ export async function listen(name: string, listener: RequestListener): Promise<R
 export function startExpress(
   name: string,
   build: (app: ExpressApp, express: typeof import('express')) => void,
-  options: TraceweaveOptions<any> = {},
+  options: TraceweaveOptions<ExpressRequest> = {},
 ): Promise<RunningService> {
   const app = express5()
   app.use(expressTraceweave(options))
@@ -92,7 +92,7 @@ export function startExpress(
 export function startKoa(
   name: string,
   build: (app: KoaApp, router: KoaRouterInstance) => void,
-  options: TraceweaveOptions<any> = {},
+  options: TraceweaveOptions<KoaContext> = {},
 ): Promise<RunningService> {
   const app = new Koa3()
   app.silent = true

@@ -18,17 +18,24 @@ export interface AxiosConfigLike {
   headers?: unknown
   data?: unknown
   signal?: unknown
-  beforeRedirect?: (options: Record<string, any>, responseDetails: unknown, requestDetails?: unknown) => void
+  beforeRedirect?: (
+    options: { href?: unknown; headers?: Record<string, unknown>; [key: string]: unknown },
+    responseDetails: unknown,
+    requestDetails?: unknown,
+  ) => void
   [key: string]: unknown
 }
 
 /** An axios adapter: `(config) => Promise<response>`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- axios's own signatures must be assignable here (a parameter typed `unknown` would reject them)
 export type AxiosAdapterLike = (config: any) => Promise<any>
 
 /** The parts of an axios instance (`axios` itself or `axios.create()`) the client uses. */
 export interface AxiosInstanceLike {
   defaults: { adapter?: unknown }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- axios's own signatures must be assignable here (a parameter typed `unknown` would reject them)
   getUri?: (config?: any) => string
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- axios's own signatures must be assignable here (a parameter typed `unknown` would reject them)
   getAdapter?: (adapters: any, config?: any) => AxiosAdapterLike
 }
 
@@ -39,6 +46,7 @@ export interface TraceAxiosOptions extends ClientOptions {
    * Needed for `axios.create()` instances, which do not carry it: `{ getAdapter: axios.getAdapter }`.
    * Default: the instance's own `getAdapter` (the default `axios` export has one).
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- axios's own signatures must be assignable here (a parameter typed `unknown` would reject them)
   getAdapter?: (adapters: any, config?: any) => AxiosAdapterLike
 }
 

@@ -5,6 +5,7 @@ import { resolveClientOptions, type ClientOptions, type ClientSettings } from '.
 import { sendWithRetry, type RetryTransport } from './shared/retry-policy'
 
 /** Any function with fetch's shape: the global one, undici's, node-fetch's. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each fetch declares its own input, init and response types: all must be assignable
 export type FetchFunction = (input: any, init?: any) => Promise<any>
 
 /** Options of {@link traceFetch} and {@link instrumentGlobalFetch}. */

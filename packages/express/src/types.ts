@@ -1,16 +1,17 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { NextFunction, Request, Response } from 'express'
 
-// Structural types only: the adapter has no dependency on express and works with whichever
-// version the app uses (4 or 5).
+// Express's own types, imported for types only: the adapter has no runtime dependency on express and
+// works with whichever version the app uses. `@types/express` 4 and 5 both export these names; it is
+// an optional peer dependency, so the app's copy is the one these resolve to.
 
-/** An Express request: Node's request plus whatever Express adds (`app`, `route`, `baseUrl`, ...). */
-export type ExpressRequest = IncomingMessage & { [key: string]: any }
+/** An Express request, as the option callbacks get it: Express's own `Request`. */
+export type ExpressRequest = Request
 
-/** An Express response: Node's response plus Express's helpers. */
-export type ExpressResponse = ServerResponse & { [key: string]: any }
+/** An Express response: Express's own `Response`. */
+export type ExpressResponse = Response
 
 /** Express's `next`. */
-export type ExpressNext = (error?: unknown) => void
+export type ExpressNext = NextFunction
 
 /** A request middleware, as `app.use()` takes it. */
 export type ExpressMiddleware = (req: ExpressRequest, res: ExpressResponse, next: ExpressNext) => void

@@ -511,7 +511,7 @@ class TracerSource {
  * response's `writeHead` (once). Only for the few responses that need it (errors, exposeHeaders), so
  * the closure it makes costs nothing on the common path.
  */
-function hookResponseHead(serverRequest: ServerRequest<any>): void {
+function hookResponseHead(serverRequest: ServerRequest<unknown>): void {
   const res = serverRequest.res
   if (serverRequest.originalWriteHead !== undefined || res.headersSent) return
   const original = res.writeHead

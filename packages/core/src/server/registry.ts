@@ -4,13 +4,13 @@ import { failOpen } from '../internal/guard'
 import type { ServerRequest } from './types'
 
 /** Links a request record to the lifecycle handle that owns it (a field of the record: no map entry). */
-export function registerServerRequest(serverRequest: ServerRequest<any>): void {
+export function registerServerRequest(serverRequest: ServerRequest<unknown>): void {
   serverRequest.state.serverRequest = serverRequest
 }
 
 /** The lifecycle handle owning a request record, if a traceweave middleware started it. */
-export function serverRequestOf(state: RequestState): ServerRequest<any> | undefined {
-  return state.serverRequest as ServerRequest<any> | undefined
+export function serverRequestOf(state: RequestState): ServerRequest<unknown> | undefined {
+  return state.serverRequest as ServerRequest<unknown> | undefined
 }
 
 /**
@@ -30,9 +30,9 @@ export function beforeOutgoingInject(ctx: Context = context.active()): void {
  * object, or Node's `req`) belongs to. Adapters find their per-request data this way, without a map
  * keyed by the request or a property on it: their hooks run inside the request's context.
  */
-export function activeServerRequest(request: object): ServerRequest<any> | undefined {
+export function activeServerRequest(request: object): ServerRequest<unknown> | undefined {
   const state = getRequestState(context.active())
-  const serverRequest = state?.serverRequest as ServerRequest<any> | undefined
+  const serverRequest = state?.serverRequest as ServerRequest<unknown> | undefined
   if (serverRequest === undefined) return undefined
   return serverRequest.request === request || serverRequest.req === request ? serverRequest : undefined
 }

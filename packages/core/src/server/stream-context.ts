@@ -25,9 +25,9 @@ let emitWrapped = false
 /** The name OpenTelemetry's context manager gives the listener map of an emitter it has bound. */
 const BOUND_EMITTER_MARK = 'OtListeners'
 
-type Traced = { [SERVER_REQUEST]?: ServerRequest<any> }
+type Traced = { [SERVER_REQUEST]?: ServerRequest<unknown> }
 
-function serverRequestOfStream(stream: object): ServerRequest<any> | undefined {
+function serverRequestOfStream(stream: object): ServerRequest<unknown> | undefined {
   return (stream as Traced)[SERVER_REQUEST]
 }
 
@@ -35,7 +35,7 @@ function serverRequestOfStream(stream: object): ServerRequest<any> | undefined {
  * Makes the events of the request's `req` and `res` run in its context (see the module comment) when
  * `bind` is on, and layers our binding over one OpenTelemetry's http instrumentation made already.
  */
-export function attachToStreams(serverRequest: ServerRequest<any>, bind: boolean): void {
+export function attachToStreams(serverRequest: ServerRequest<unknown>, bind: boolean): void {
   const { req, res, context: ctx } = serverRequest
   if (bind) {
     if (!emitWrapped) wrapEmits()
