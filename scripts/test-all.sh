@@ -20,6 +20,9 @@ step "build"
 "${PNPM[@]}" run build || failures=$((failures + 1))
 step "lint"
 "${PNPM[@]}" run lint || failures=$((failures + 1))
+step "type tests and README code blocks"
+"${PNPM[@]}" run test:types || failures=$((failures + 1))
+"${PNPM[@]}" run check:readme || failures=$((failures + 1))
 
 step "tests on Node $(node --version)"
 node node_modules/jest/bin/jest.js --ci --json --outputFile="$results/node20.json" || true
