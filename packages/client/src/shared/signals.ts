@@ -1,0 +1,82 @@
+/**
+ * One signal that aborts when either of two does, without piling listeners or memory onto a
+ * long-lived one (an app's shutdown signal passed to every call, a client-wide `retry.signal`).
+ *
+ * `AbortSignal.any` would do, but some Node 20 and 22 releases keep every combined signal reachable
+ * from a long-lived source (nodejs/node#55351). Here each source carries at most ONE listener, which
+ * fans out to the linked signals through weak references. A link is dropped as soon as its call
+ * fails (`unlinkSignal`), otherwise when its signal is collected: after a success the response body
+ * may still be streaming, and the caller's abort must still reach it.
+ */
+
+interface Fanout {
+  /** The linked controllers, held weakly, each with the function that detaches it everywhere. */
+  readonly targets: Map<WeakRef<AbortController>, () => void>
+  readonly onAbort: () => void
+}
+
+const fanouts = new WeakMap<AbortSignal, Fanout>()
+// The controller lives exactly as long as its signal, which is what a fetch or an adapter holds.
+const controllers = new WeakMap<AbortSignal, AbortController>()
+const detachers = new WeakMap<AbortSignal, () => void>()
+const cleanup = new FinalizationRegistry<() => void>((detach) => detach())
+
+function fanoutOf(source: AbortSignal): Fanout {
+  const existing = fanouts.get(source)
+  if (existing !== undefined) return existing
+  const targets: Fanout['targets'] = new Map()
+  const onAbort = () => {
+    fanouts.delete(source)
+    for (const [ref, detach] of [...targets]) {
+      detach()
+      ref.deref()?.abort(source.reason)
+    }
+  }
+  source.addEventListener('abort', onAbort, { once: true })
+  const fanout = { targets, onAbort }
+  fanouts.set(source, fanout)
+  return fanout
+}
+
+function detachFrom(source: AbortSignal, ref: WeakRef<AbortController>): void {
+  const fanout = fanouts.get(source)
+  if (fanout === undefined) return
+  fanout.targets.delete(ref)
+  if (fanout.targets.size > 0) return
+  source.removeEventListener('abort', fanout.onAbort)
+  fanouts.delete(source)
+}
+
+/** A signal that aborts (with that signal's reason) when `first` or `second` aborts. */
+export function linkSignals(first: AbortSignal, second: AbortSignal): AbortSignal {
+  if (first.aborted) return first
+  if (second.aborted) return second
+  const controller = new AbortController()
+  const linked = controller.signal
+  controllers.set(linked, controller)
+  const ref = new WeakRef(controller)
+  const detach = () => {
+    detachFrom(first, ref)
+    detachFrom(second, ref)
+  }
+  fanoutOf(first).targets.set(ref, detach)
+  fanoutOf(second).targets.set(ref, detach)
+  detachers.set(linked, detach)
+  cleanup.register(linked, detach, linked)
+  return linked
+}
+
+/** Detaches a signal from {@link linkSignals} from its sources now; a no-op for other signals. */
+export function unlinkSignal(signal: AbortSignal | undefined): void {
+  if (signal === undefined) return
+  const detach = detachers.get(signal)
+  if (detach === undefined) return
+  detach()
+  detachers.delete(signal)
+  cleanup.unregister(signal)
+}
+
+/** How many live links `source` fans out to (for tests of the bound). */
+export function linkCount(source: AbortSignal): number {
+  return fanouts.get(source)?.targets.size ?? 0
+}
