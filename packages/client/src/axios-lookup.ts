@@ -33,8 +33,12 @@ export function findGetAdapter(instance: unknown): GetAdapter | undefined {
       axios.interceptors.request.constructor === interceptors.constructor
     )
   }
-  for (const candidate of loadedCommonJsCopies()) if (matches(candidate)) return candidate.getAdapter
-  for (const candidate of esmCopies()) if (matches(candidate)) return candidate.getAdapter
+  try {
+    for (const candidate of loadedCommonJsCopies()) if (matches(candidate)) return candidate.getAdapter
+    for (const candidate of esmCopies()) if (matches(candidate)) return candidate.getAdapter
+  } catch {
+    // A module whose exports throw when read: not axios. The caller reports that none was found.
+  }
   return undefined
 }
 
