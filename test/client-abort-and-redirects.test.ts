@@ -192,7 +192,7 @@ describe('linking the caller signal with retry.signal', () => {
   }
 
   it.each(clients)(
-    'leaves no listener on a long-lived caller signal after many calls, answered or aborted (%s)',
+    'puts at most one listener on a long-lived caller signal and retry.signal, however many calls (%s)',
     async (_name, client) => {
       const gc = collectGarbage()
       const api = await host('127.0.0.1', ok)
@@ -206,7 +206,8 @@ describe('linking the caller signal with retry.signal', () => {
         )
       let most = 0
       for (let i = 0; i < 300; i++) {
-        const response = await send(api.url, { signal: callerSignal })
+        // Every other call has no signal of its own: then only retry.signal bounds it.
+        const response = await send(api.url, i % 2 === 0 ? { signal: callerSignal } : {})
         // fetch hands back an unread body; read it as a user would.
         if (response instanceof Response) await response.text()
         most = Math.max(most, listeners())

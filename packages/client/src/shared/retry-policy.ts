@@ -97,11 +97,12 @@ export async function sendWithRetry<R>(
   const retry = settings.retry
   // `retry.signal` bounds every call of the client, retried or not, including the attempt in flight.
   const callerSignal = request.signal ?? undefined
+  // Each call gets a signal of its own, so a long-lived `retry.signal` carries one listener, not one per call.
   const attemptSignal =
     retry?.signal === undefined
       ? undefined
       : callerSignal === undefined
-        ? retry.signal
+        ? linkSignals(retry.signal)
         : linkSignals(callerSignal, retry.signal)
   const signal = attemptSignal ?? callerSignal
   try {

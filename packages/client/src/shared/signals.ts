@@ -1,12 +1,13 @@
 /**
- * One signal that aborts when either of two does, without piling listeners or memory onto a
- * long-lived one (an app's shutdown signal passed to every call, a client-wide `retry.signal`).
+ * A signal of a call's own that aborts when any of its sources does (the caller's signal, the
+ * client-wide `retry.signal`), without piling listeners or memory onto a long-lived source (an app's
+ * shutdown signal passed to every call).
  *
  * `AbortSignal.any` would do, but some Node 20 and 22 releases keep every combined signal reachable
  * from a long-lived source (nodejs/node#55351). Here each source carries at most ONE listener, which
  * fans out to the linked signals through weak references. A link is dropped as soon as its call
  * fails (`unlinkSignal`), otherwise when its signal is collected: after a success the response body
- * may still be streaming, and the caller's abort must still reach it.
+ * may still be streaming, and an abort must still reach it.
  */
 
 interface Fanout {
@@ -47,20 +48,22 @@ function detachFrom(source: AbortSignal, ref: WeakRef<AbortController>): void {
   fanouts.delete(source)
 }
 
-/** A signal that aborts (with that signal's reason) when `first` or `second` aborts. */
-export function linkSignals(first: AbortSignal, second: AbortSignal): AbortSignal {
-  if (first.aborted) return first
-  if (second.aborted) return second
+/**
+ * A signal of its own that aborts (with that signal's reason) when any of `sources` aborts. Also
+ * worth it for one source: a fetch adds its own listener to the signal it gets, and keeps it until
+ * collected, so a long-lived signal handed to every call would collect one per call.
+ */
+export function linkSignals(...sources: AbortSignal[]): AbortSignal {
+  const aborted = sources.find((source) => source.aborted)
+  if (aborted !== undefined) return aborted
   const controller = new AbortController()
   const linked = controller.signal
   controllers.set(linked, controller)
   const ref = new WeakRef(controller)
   const detach = () => {
-    detachFrom(first, ref)
-    detachFrom(second, ref)
+    for (const source of sources) detachFrom(source, ref)
   }
-  fanoutOf(first).targets.set(ref, detach)
-  fanoutOf(second).targets.set(ref, detach)
+  for (const source of sources) fanoutOf(source).targets.set(ref, detach)
   detachers.set(linked, detach)
   cleanup.register(linked, detach, linked)
   return linked
