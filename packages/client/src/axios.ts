@@ -1,13 +1,22 @@
-import { sendTraced, type OutgoingCall } from './shared/call'
+import { sendTraced, type OutgoingCall, type Transport } from './shared/call'
 import { reportFailure } from '@traceweave/core/internal'
+import { findGetAdapter } from './axios-lookup'
 import {
   applyHeaders,
   deleteHeaders,
   isHeadersObject,
+  readHeader,
   type HeadersClassLike,
   type OutgoingHeaders,
 } from './shared/headers'
 import { resolveClientOptions, type ClientOptions, type ClientSettings } from './shared/options'
+import {
+  BODY_HEADERS,
+  CROSS_ORIGIN_DROPPED,
+  MAX_REDIRECTS,
+  redirectHop,
+  type RedirectHop,
+} from './shared/redirects'
 import { sendWithRetry, type RetryTransport } from './shared/retry-policy'
 
 /** The parts of an axios request config the client reads; structural, so axios is not a dependency. */
@@ -37,14 +46,17 @@ export interface AxiosInstanceLike {
   getUri?: (config?: any) => string
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- axios's own signatures must be assignable here (a parameter typed `unknown` would reject them)
   getAdapter?: (adapters: any, config?: any) => AxiosAdapterLike
+  interceptors?: unknown
 }
 
 /** Options of {@link traceAxios}. */
 export interface TraceAxiosOptions extends ClientOptions {
   /**
    * axios's `getAdapter`, to resolve an adapter given by name (the default `['xhr', 'http', 'fetch']`).
-   * Needed for `axios.create()` instances, which do not carry it: `{ getAdapter: axios.getAdapter }`.
-   * Default: the instance's own `getAdapter` (the default `axios` export has one).
+   * Default: the instance's own (the default `axios` export has one); for an `axios.create()`
+   * instance, the `getAdapter` of the axios copy (CommonJS or ESM build) that made it, found among
+   * the loaded modules. Pass `{ getAdapter: axios.getAdapter }` where that fails: a bundled app, or an
+   * ESM app on Node older than 20.19.
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- axios's own signatures must be assignable here (a parameter typed `unknown` would reject them)
   getAdapter?: (adapters: any, config?: any) => AxiosAdapterLike
@@ -66,9 +78,11 @@ function responseOf(error: unknown): AxiosResponseLike | undefined {
 }
 
 function releaseData(data: unknown): void {
-  // With `responseType: 'stream'` a failed attempt's body is an unread stream holding a socket.
-  const stream = data as { destroy?: () => void } | undefined
+  // With `responseType: 'stream'` a failed attempt's body is an unread stream holding a socket
+  // (a node stream with the http adapter, a web ReadableStream with the fetch adapter).
+  const stream = data as { destroy?: () => void; cancel?: () => Promise<void> } | undefined
   if (typeof stream?.destroy === 'function') stream.destroy()
+  else if (typeof stream?.cancel === 'function') stream.cancel().catch(() => {})
 }
 
 const axiosTransport: RetryTransport<AxiosResponseLike> = {
@@ -125,13 +139,15 @@ function requestUrl(instance: AxiosInstanceLike, config: AxiosConfigLike): URL {
  * Instruments an axios instance (the default `axios` or one from `axios.create()`): every request is
  * a CLIENT span with the trace headers `propagateTo` allows, like {@link traceFetch}. It wraps the
  * instance's adapter, so the span starts after all request interceptors and ends when the adapter
- * settles, whatever interceptors do; per-request state never lives on axios's config. With the node
- * adapter, a redirect to a destination outside `propagateTo` has our headers removed
- * (`beforeRedirect`); axios's fetch adapter follows redirects natively and cannot. A request that sets
- * its own `adapter` bypasses the instrumentation. Returns a function that restores the original
- * adapter; instrumenting an instance twice returns the first undo function and does not wrap twice.
+ * settles, whatever interceptors do; per-request state never lives on axios's config. With node's
+ * http adapter, a redirect to a destination outside `propagateTo` has our headers removed
+ * (`beforeRedirect`); with any other adapter (axios's fetch adapter follows redirects itself and has
+ * no such hook) we follow redirects ourselves, hop by hop, each hop its own CLIENT span with trace
+ * headers only if `propagateTo` allows it. A request that sets its own `adapter` bypasses the
+ * instrumentation. Returns a function that restores the original adapter; instrumenting an instance
+ * twice returns the first undo function and does not wrap twice.
  *
- * @example const undo = traceAxios(axios.create({ baseURL }), { getAdapter: axios.getAdapter })
+ * @example const undo = traceAxios(axios.create({ baseURL }), { retry: true })
  */
 export function traceAxios(instance: AxiosInstanceLike, options: TraceAxiosOptions = {}): () => void {
   if (
@@ -144,12 +160,22 @@ export function traceAxios(instance: AxiosInstanceLike, options: TraceAxiosOptio
   const existing = instrumented.get(instance)
   if (existing !== undefined) return existing
   const settings = resolveClientOptions('traceAxios', options)
+  if (options.getAdapter !== undefined && typeof options.getAdapter !== 'function') {
+    throw new TypeError(
+      `traceAxios.getAdapter must be axios's getAdapter function, got ${typeof options.getAdapter}`,
+    )
+  }
   const original = instance.defaults.adapter
-  const getAdapter = options.getAdapter ?? instance.getAdapter
+  const getAdapter =
+    options.getAdapter ??
+    instance.getAdapter ??
+    (typeof original === 'function' ? undefined : findGetAdapter(instance))
   if (typeof original !== 'function' && typeof getAdapter !== 'function') {
     throw new TypeError(
       'traceAxios.getAdapter is required: this instance names its adapter (' +
-        `${JSON.stringify(original)}) and has no getAdapter; pass { getAdapter: axios.getAdapter }`,
+        `${JSON.stringify(original)}) and the axios module that made it was not found among the ` +
+        'loaded modules (a bundled app, or an ESM app on Node older than 20.19); pass ' +
+        '{ getAdapter: axios.getAdapter }',
     )
   }
   const resolveAdapter = (config: AxiosConfigLike): AxiosAdapterLike =>
@@ -171,9 +197,20 @@ export function traceAxios(instance: AxiosInstanceLike, options: TraceAxiosOptio
       replayable: isReplayableData(config.data),
       signal: abortSignalOf(config.signal),
     }
-    return sendWithRetry(settings, request, axiosTransport, (resendCount) =>
-      sendTraced(settings, axiosCall(settings, adapter, config, method, url), axiosTransport, resendCount),
-    )
+    // Node's http adapter lets us strip our headers on a redirect; any other adapter (fetch's
+    // follows redirects itself, with no hook) gets `maxRedirects: 0` and we follow them ourselves.
+    const stripsOnRedirect = isNodeHttpAdapter(adapter)
+    return sendWithRetry(settings, request, axiosTransport, (resendCount, signal) => {
+      const attempt = signal === undefined ? config : { ...config, signal }
+      return stripsOnRedirect
+        ? sendTraced(
+            settings,
+            axiosCall(settings, adapter, attempt, method, url),
+            axiosTransport,
+            resendCount,
+          )
+        : followRedirectsTraced(settings, adapter, attempt, method, url, resendCount)
+    })
   }
 
   instance.defaults.adapter = tracedAxiosAdapter
@@ -186,16 +223,26 @@ export function traceAxios(instance: AxiosInstanceLike, options: TraceAxiosOptio
 }
 
 function isReplayableData(data: unknown): boolean {
-  // Streams are read once; strings, buffers, plain objects (serialized already by now) can be re-sent.
-  return !(
-    typeof data === 'object' &&
-    data !== null &&
-    typeof (data as { pipe?: unknown }).pipe === 'function'
-  )
+  // Streams (node or web) are read once; strings, buffers, plain objects (serialized already by now)
+  // can be re-sent.
+  if (typeof data !== 'object' || data === null) return true
+  const stream = data as { pipe?: unknown; getReader?: unknown }
+  return typeof stream.pipe !== 'function' && typeof stream.getReader !== 'function'
 }
 
 function abortSignalOf(signal: unknown): AbortSignal | undefined {
-  return signal instanceof AbortSignal ? signal : undefined
+  // Any EventTarget-style signal can be linked with `retry.signal`, not only this realm's class.
+  const candidate = signal as AbortSignal | undefined
+  return typeof candidate?.addEventListener === 'function' &&
+    typeof candidate.removeEventListener === 'function' &&
+    typeof candidate.aborted === 'boolean'
+    ? candidate
+    : undefined
+}
+
+/** axios names its adapters; node's http adapter is the one with a `beforeRedirect` hook. */
+function isNodeHttpAdapter(adapter: AxiosAdapterLike): boolean {
+  return (adapter as { adapterName?: unknown }).adapterName === 'http'
 }
 
 /** The adapter call with our headers on a copy of the config, and a redirect guard. */
@@ -234,5 +281,127 @@ function axiosCall(
       return () => adapter(next)
     },
     untouched: () => adapter(config),
+  }
+}
+
+/** One hop's outcome: a redirect axios rejected (its `validateStatus` refuses 3xx) is an outcome too. */
+type HopOutcome =
+  { response: AxiosResponseLike; error?: undefined } | { response?: undefined; error: unknown }
+
+function responseOfOutcome(outcome: HopOutcome): AxiosResponseLike | undefined {
+  return outcome.response ?? responseOf(outcome.error)
+}
+
+const hopTransport: Transport<HopOutcome> = {
+  // A 3xx is no error on the hop's span, even when axios rejects it.
+  statusOf: (outcome) => axiosTransport.statusOf(responseOfOutcome(outcome)!),
+  statusOfError: axiosTransport.statusOfError,
+}
+
+function locationOf(response: AxiosResponseLike | undefined): string | undefined {
+  return readHeader(response?.headers, 'location')
+}
+
+/** One hop with `maxRedirects: 0`: its 3xx comes back as an outcome instead of being followed. */
+function hopCall(
+  adapter: AxiosAdapterLike,
+  hop: AxiosConfigLike,
+  method: string,
+  url: URL,
+): OutgoingCall<HopOutcome> {
+  const send = (config: AxiosConfigLike): Promise<HopOutcome> =>
+    adapter(config).then(
+      (response: AxiosResponseLike) => ({ response }),
+      (error: unknown) => {
+        const response = responseOf(error)
+        if (redirectHop(response?.status, locationOf(response), url, method) !== undefined) return { error }
+        throw error
+      },
+    )
+  return {
+    method,
+    url,
+    prepare(headers: OutgoingHeaders) {
+      const next = { ...hop, headers: copyAxiosHeaders(hop.headers, headers).headers }
+      return () => send(next)
+    },
+    untouched: () => send(hop),
+  }
+}
+
+/** A copy of axios request headers (an `AxiosHeaders` or a record) without `drop` (lowercase). */
+function withoutAxiosHeaders(headers: unknown, drop: ReadonlySet<string>): unknown {
+  if (isHeadersObject(headers)) {
+    const HeadersClass = headers.constructor as new (init: unknown) => HeadersClassLike & {
+      delete(name: string): unknown
+    }
+    const copy = new HeadersClass(headers)
+    for (const name of drop) copy.delete(name)
+    return copy
+  }
+  const copy: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries((headers as Record<string, unknown> | undefined) ?? {})) {
+    if (!drop.has(name.toLowerCase())) copy[name] = value
+  }
+  return copy
+}
+
+/** The next hop's config: the Fetch spec's method, body and header rules, the new absolute URL. */
+function nextHopConfig(hop: AxiosConfigLike, next: RedirectHop): AxiosConfigLike {
+  let headers = hop.headers
+  if (next.toGet) headers = withoutAxiosHeaders(headers, BODY_HEADERS)
+  if (next.crossOrigin) headers = withoutAxiosHeaders(headers, CROSS_ORIGIN_DROPPED)
+  return {
+    ...hop,
+    url: next.url.href,
+    baseURL: undefined,
+    params: undefined,
+    method: next.toGet ? 'get' : hop.method,
+    data: next.toGet ? undefined : hop.data,
+    headers,
+    // axios turns `auth` into an Authorization header: a credential, so it stays with its origin.
+    auth: next.crossOrigin ? undefined : hop.auth,
+  }
+}
+
+/**
+ * Follows redirects hop by hop for adapters without a redirect hook (axios's fetch adapter), as
+ * `traceFetch`'s `followRedirects: 'traced'` does: each hop a CLIENT span with trace headers only if
+ * `propagateTo` allows its destination. The caller's `maxRedirects` (default 20, the Fetch spec's
+ * limit) is kept: past it, or for a redirect that would re-send a stream body, the 3xx is the answer
+ * (axios's error for it, unless `validateStatus` accepts it).
+ */
+async function followRedirectsTraced(
+  settings: ClientSettings,
+  adapter: AxiosAdapterLike,
+  config: AxiosConfigLike,
+  method: string,
+  url: URL,
+  resendCount: number,
+): Promise<AxiosResponseLike> {
+  const limit =
+    typeof config.maxRedirects === 'number' && config.maxRedirects >= 0 ? config.maxRedirects : MAX_REDIRECTS
+  let hop: AxiosConfigLike = { ...config, maxRedirects: 0 }
+  let hopMethod = method
+  let hopUrl = url
+  for (let redirects = 0; ; redirects++) {
+    const outcome = await sendTraced(
+      settings,
+      hopCall(adapter, hop, hopMethod, hopUrl),
+      hopTransport,
+      resendCount,
+    )
+    const response = responseOfOutcome(outcome)
+    const next =
+      redirects < limit ? redirectHop(response?.status, locationOf(response), hopUrl, hopMethod) : undefined
+    if (next === undefined || (!next.toGet && !isReplayableData(hop.data))) {
+      if (outcome.response === undefined) throw outcome.error
+      return outcome.response
+    }
+    releaseData(response?.data)
+    hop = nextHopConfig(hop, next)
+    hopMethod = next.toGet ? 'GET' : hopMethod
+    hopUrl = next.url
+    resendCount++
   }
 }

@@ -2,6 +2,7 @@ import { sendTraced, type OutgoingCall } from './shared/call'
 import { reportFailure } from '@traceweave/core/internal'
 import { copyFetchHeaders, type HeadersInitLike, type OutgoingHeaders } from './shared/headers'
 import { resolveClientOptions, type ClientOptions, type ClientSettings } from './shared/options'
+import { BODY_HEADERS, CROSS_ORIGIN_DROPPED, MAX_REDIRECTS, redirectHop } from './shared/redirects'
 import { sendWithRetry, type RetryTransport } from './shared/retry-policy'
 
 /** Any function with fetch's shape: the global one, undici's, node-fetch's. */
@@ -23,8 +24,6 @@ export interface TraceFetchOptions extends ClientOptions {
 
 // Marks our wrappers so wrapping twice, or instrumenting the global fetch twice, is a no-op.
 const tracedFetches = new WeakSet<FetchFunction>()
-
-const MAX_REDIRECTS = 20 // the Fetch spec's limit
 
 /** What the engine needs to know about one fetch call, read once from the caller's arguments. */
 interface FetchRequest {
@@ -148,26 +147,34 @@ export function traceFetch<F extends FetchFunction = typeof fetch>(
     const described = request
     const traceRedirects =
       followRedirects === 'traced' && described.redirect === 'follow' && described.replayable
-    return sendWithRetry(settings, described, fetchTransport, (resendCount) =>
+    return sendWithRetry(settings, described, fetchTransport, (resendCount, signal) =>
       traceRedirects
-        ? followRedirectsTraced(settings, fetchImpl, described, resendCount)
-        : sendTraced(settings, fetchCall(fetchImpl, described), fetchTransport, resendCount),
+        ? followRedirectsTraced(settings, fetchImpl, described, resendCount, signal)
+        : sendTraced(settings, fetchCall(fetchImpl, described, signal), fetchTransport, resendCount),
     )
   }
   tracedFetches.add(tracedFetch)
   return tracedFetch as F
 }
 
-/** The caller's call with our headers added to a copy of its headers. */
-function fetchCall(fetchImpl: FetchFunction, request: FetchRequest): OutgoingCall<Response> {
+/**
+ * The caller's call with our headers added to a copy of its headers; `signal` (the caller's linked
+ * with `retry.signal`), when given, replaces the caller's own.
+ */
+function fetchCall(
+  fetchImpl: FetchFunction,
+  request: FetchRequest,
+  signal: AbortSignal | undefined,
+): OutgoingCall<Response> {
+  const callerInit = signal === undefined ? request.init : { ...request.init, signal }
   return {
     method: request.method,
     url: request.url,
     prepare(headers: OutgoingHeaders) {
-      const init = { ...request.init, headers: copyFetchHeaders(request.headers, headers).headers }
+      const init = { ...callerInit, headers: copyFetchHeaders(request.headers, headers).headers }
       return () => fetchImpl(request.input, init)
     },
-    untouched: () => fetchImpl(request.input, request.init),
+    untouched: () => fetchImpl(request.input, callerInit),
   }
 }
 
@@ -176,12 +183,13 @@ function hopCall(
   fetchImpl: FetchFunction,
   request: FetchRequest,
   hop: { url: URL; method: string; body: unknown; headers: HeadersInitLike | undefined; first: boolean },
+  signal: AbortSignal | undefined,
 ): OutgoingCall<Response> {
   const base = {
     ...request.init,
     method: hop.method,
     redirect: 'manual',
-    signal: request.signal ?? undefined,
+    signal: signal ?? request.signal ?? undefined,
   }
   const input = hop.first ? request.input : hop.url.href
   const bodyInit = hop.body === undefined || hop.body === null ? {} : { body: hop.body }
@@ -200,18 +208,6 @@ function hopCall(
     },
   }
 }
-
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
-// Dropped when a redirect changes origin, as the Fetch spec and browsers do.
-const CROSS_ORIGIN_DROPPED = new Set(['authorization', 'cookie', 'proxy-authorization'])
-// Dropped when a redirect turns the request into a GET without a body.
-const BODY_HEADERS = new Set([
-  'content-type',
-  'content-length',
-  'content-encoding',
-  'content-language',
-  'content-location',
-])
 
 function withoutHeaders(
   headers: HeadersInitLike | undefined,
@@ -233,6 +229,7 @@ async function followRedirectsTraced(
   fetchImpl: FetchFunction,
   request: FetchRequest,
   resendCount: number,
+  signal: AbortSignal | undefined,
 ): Promise<Response> {
   let hop = {
     url: request.url,
@@ -244,28 +241,20 @@ async function followRedirectsTraced(
   for (let redirects = 0; ; redirects++) {
     const response: Response = await sendTraced(
       settings,
-      hopCall(fetchImpl, request, hop),
+      hopCall(fetchImpl, request, hop, signal),
       fetchTransport,
       resendCount,
     )
-    const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null
-    if (location === null) return response
-    let next: URL
-    try {
-      next = new URL(location, hop.url)
-    } catch {
-      return response // an unusable Location: hand the 3xx to the caller, as fetch's 'manual' would
-    }
+    const next = redirectHop(response.status, response.headers.get('location'), hop.url, hop.method)
+    if (next === undefined) return response
     fetchTransport.release({ result: response })
     if (redirects + 1 > MAX_REDIRECTS) throw new TypeError('fetch failed: redirect count exceeded')
-    const toGet =
-      (response.status === 303 && hop.method !== 'HEAD') ||
-      ((response.status === 301 || response.status === 302) && hop.method === 'POST')
+    const toGet = next.toGet
     let headers = hop.headers
     if (toGet) headers = withoutHeaders(headers, BODY_HEADERS)
-    if (next.origin !== hop.url.origin) headers = withoutHeaders(headers, CROSS_ORIGIN_DROPPED)
+    if (next.crossOrigin) headers = withoutHeaders(headers, CROSS_ORIGIN_DROPPED)
     hop = {
-      url: next,
+      url: next.url,
       method: toGet ? 'GET' : hop.method,
       body: toGet ? undefined : hop.body,
       headers,

@@ -10,7 +10,9 @@ export const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 
  * `maxTimeout` 30000 ms, ...) plus the methods that may be retried. A call is retried on a network
  * error or a 408, 429 or 5xx response, never after the caller's own abort; `Retry-After` (seconds or
  * an HTTP date) replaces the backoff, capped by `maxTimeout`. `shouldRetry` can veto a retry the
- * policy allows; for a status failure its `error` is an {@link HttpStatusError}.
+ * policy allows; for a status failure its `error` is an {@link HttpStatusError}. `signal` bounds every
+ * call of the client, retried or not: once it aborts no attempt starts, a backoff ends, and the attempt
+ * in flight is aborted (linked with the call's own signal, which keeps working).
  */
 export interface HttpRetryOptions extends Omit<RetryOptions, 'name' | 'tracer'> {
   /** Methods retried, uppercase. Default: the idempotent ones, GET, HEAD, OPTIONS, PUT, DELETE, TRACE. */

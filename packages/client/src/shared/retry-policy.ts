@@ -2,8 +2,9 @@ import { INVALID_SPAN_CONTEXT, context, isSpanContextValid, trace, type Tracer }
 import { tracedRetry, type RetryContext } from '@traceweave/core'
 import { failOpen, reportFailure } from '@traceweave/core/internal'
 import { readHeader } from './headers'
-import type { ClientSettings } from './options'
+import type { ClientSettings, HttpRetryOptions } from './options'
 import type { Transport } from './call'
+import { linkSignals, unlinkSignal } from './signals'
 
 /**
  * The error a retry hook sees when an attempt failed with a retryable response (408, 429, 5xx) rather
@@ -65,6 +66,12 @@ export interface RetryableRequest {
   readonly signal?: AbortSignal | null
 }
 
+/**
+ * An attempt: `resendCount` is 0 for the first; `signal`, when defined, replaces the caller's own
+ * signal for this attempt (it is the caller's signal linked with `retry.signal`).
+ */
+export type Attempt<R> = (resendCount: number, signal: AbortSignal | undefined) => Promise<R>
+
 // Spans nothing, so retries outside any span do not start root spans when `startRootSpans` is off.
 const passthroughTracer = {
   startSpan: () => trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
@@ -85,14 +92,39 @@ export async function sendWithRetry<R>(
   settings: ClientSettings,
   request: RetryableRequest,
   transport: RetryTransport<R>,
-  attempt: (resendCount: number) => Promise<R>,
+  attempt: Attempt<R>,
 ): Promise<R> {
   const retry = settings.retry
-  if (retry === undefined || !request.replayable || !settings.retryMethods.has(request.method))
-    return attempt(0)
+  // `retry.signal` bounds every call of the client, retried or not, including the attempt in flight.
+  const callerSignal = request.signal ?? undefined
+  // Each call gets a signal of its own, so a long-lived `retry.signal` carries one listener, not one per call.
+  const attemptSignal =
+    retry?.signal === undefined
+      ? undefined
+      : callerSignal === undefined
+        ? linkSignals(retry.signal)
+        : linkSignals(callerSignal, retry.signal)
+  const signal = attemptSignal ?? callerSignal
+  try {
+    if (retry === undefined || !request.replayable || !settings.retryMethods.has(request.method))
+      return await attempt(0, attemptSignal)
+    return await retryAttempts(settings, request, transport, attempt, retry, signal, attemptSignal)
+  } catch (error) {
+    // No body is left to stream: the link to a long-lived caller signal can go now.
+    unlinkSignal(attemptSignal)
+    throw error
+  }
+}
 
-  const signals = [request.signal, retry.signal].filter((signal): signal is AbortSignal => signal != null)
-  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
+async function retryAttempts<R>(
+  settings: ClientSettings,
+  request: RetryableRequest,
+  transport: RetryTransport<R>,
+  attempt: Attempt<R>,
+  retry: Readonly<HttpRetryOptions>,
+  signal: AbortSignal | undefined,
+  attemptSignal: AbortSignal | undefined,
+): Promise<R> {
   const parentSpan = trace.getSpanContext(context.active())
   const traced = settings.startRootSpans || (parentSpan !== undefined && isSpanContextValid(parentSpan))
 
@@ -113,7 +145,7 @@ export async function sendWithRetry<R>(
         release()
         let result: R
         try {
-          result = await attempt(attemptNumber - 1)
+          result = await attempt(attemptNumber - 1, attemptSignal)
         } catch (error) {
           failed = { error }
           throw error
@@ -147,7 +179,7 @@ export async function sendWithRetry<R>(
     if (!attempted && !(signal?.aborted === true && error === signal.reason)) {
       // Our retry machinery failed before the first attempt: send the call once, without retries.
       reportFailure('client: retry', error)
-      return attempt(0)
+      return attempt(0, attemptSignal)
     }
     // Out of retries on a status failure: the caller gets the last response, as a plain call would.
     const last = failed
