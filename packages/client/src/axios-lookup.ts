@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import type { AxiosAdapterLike } from './axios'
 
 /** axios's `getAdapter(adapters, config)`: resolves adapter names (`'http'`, `'fetch'`) to functions. */
-export type GetAdapter = (adapters: any, config?: any) => (config: any) => Promise<any>
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- axios's own signature must be assignable here
+export type GetAdapter = (adapters: any, config?: any) => AxiosAdapterLike
 
 /** What an axios module's default export (the default instance) exposes that we read. */
 interface AxiosModuleLike {
