@@ -1,0 +1,69 @@
+import { formatDuration, formatWaterfall, shouldColor } from './text'
+import { span } from './test-spans'
+
+const trace = [
+  span('1', undefined, 0, 100, {
+    name: 'GET /checkout',
+    kind: 'server',
+    status: { code: 'ok' },
+    resource: { 'service.name': 'gateway' },
+    attributes: { 'request.id': 'r-1', 'user.id': 'alice' },
+  }),
+  span('2', '1', 50, 100, {
+    name: 'POST /pay',
+    status: { code: 'error', message: 'card declined' },
+    resource: { 'service.name': 'payments' },
+    attributes: { 'request.id': 'r-1', 'http.request.resend_count': 1 },
+  }),
+]
+
+describe('formatWaterfall', () => {
+  it('prints a header and one row per span: service, indented name, bar on one scale, duration, status, attributes', () => {
+    expect(formatWaterfall(trace, { barWidth: 10 })).toBe(
+      [
+        'trace 4bf92f3577b34da6a3ce929d0e0e4736  GET /checkout  100.0 ms  2 spans  2 services  1 error',
+        '  gateway   GET /checkout  ██████████  100.0 ms  OK     request.id=r-1 user.id=alice',
+        '  payments    POST /pay         █████   50.0 ms  ERROR "card declined"  http.request.resend_count=1',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('marks a span whose parent never arrived, and a trace without its root', () => {
+    const text = formatWaterfall([span('2', 'dead', 0, 10)], { barWidth: 4 })
+    expect(text).toContain('root span missing')
+    expect(text).toContain('(parent 000000000000dead missing)')
+  })
+
+  it('writes no escape sequence without colour, even from a hostile span name or attribute', () => {
+    const hostile = span('1', undefined, 0, 1, {
+      name: 'evil\u001b[2J\nname',
+      attributes: { 'user.id': 'x\u001b]0;pwned\u0007' },
+    })
+    const text = formatWaterfall([hostile])
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/) // eslint-disable-line no-control-regex
+    expect(text.trimEnd().split('\n')).toHaveLength(2)
+  })
+
+  it('colours with ANSI only when asked', () => {
+    expect(formatWaterfall(trace, { color: true })).toContain('\u001b[31m')
+    expect(formatWaterfall(trace)).not.toContain('\u001b[')
+  })
+})
+
+describe('shouldColor', () => {
+  it('colours a TTY only, and never when NO_COLOR is set (no-color.org)', () => {
+    expect(shouldColor({ isTTY: true }, {})).toBe(true)
+    expect(shouldColor({ isTTY: false }, {})).toBe(false)
+    expect(shouldColor({}, {})).toBe(false)
+    expect(shouldColor({ isTTY: true }, { NO_COLOR: '1' })).toBe(false)
+    expect(shouldColor({ isTTY: true }, { NO_COLOR: '' })).toBe(true)
+    expect(shouldColor({ isTTY: false }, { FORCE_COLOR: '1' })).toBe(true)
+  })
+})
+
+describe('formatDuration', () => {
+  it('reads as µs, ms or s', () => {
+    expect([0.25, 12.44, 3210, -1].map(formatDuration)).toEqual(['250 µs', '12.4 ms', '3.21 s', '0 ms'])
+  })
+})
