@@ -98,10 +98,13 @@ function toSpan(
   const traceId = id(raw.traceId, 32)
   const spanId = id(raw.spanId, 16)
   if (traceId === undefined || spanId === undefined) return undefined
+  // No parent: absent, empty text (JSON), or empty bytes (protobufjs' default is an empty array).
+  const parent = raw.parentSpanId
   const emptyParent =
-    raw.parentSpanId === undefined ||
-    raw.parentSpanId === '' ||
-    (raw.parentSpanId instanceof Uint8Array && raw.parentSpanId.length === 0)
+    parent === undefined ||
+    parent === null ||
+    parent === '' ||
+    ((parent instanceof Uint8Array || Array.isArray(parent)) && parent.length === 0)
   const parentSpanId = emptyParent ? undefined : id(raw.parentSpanId, 16)
   if (!emptyParent && parentSpanId === undefined) return undefined
   const startMs = nanosToMs(raw.startTimeUnixNano)
