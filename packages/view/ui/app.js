@@ -31,10 +31,16 @@
     return node
   }
 
+  // Services get well-separated hues (golden angle) in the order the page first meets them.
+  var hues = {}
+  var nextHue = 0
   function hue(name) {
-    var hash = 0
-    for (var i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0
-    return hash % 360
+    if (!(name in hues)) hues[name] = Math.round((200 + nextHue++ * 137.508) % 360)
+    return hues[name]
+  }
+
+  function plural(count, noun) {
+    return count + ' ' + noun + (count === 1 ? '' : 's')
   }
 
   function serviceBadge(name) {
@@ -191,9 +197,9 @@
     var meta = [
       'trace ' + summary.traceId,
       duration(waterfall.durationMs),
-      summary.spanCount + ' spans',
-      summary.services.length + ' services',
-      summary.errorCount + ' errors',
+      plural(summary.spanCount, 'span'),
+      plural(summary.services.length, 'service'),
+      plural(summary.errorCount, 'error'),
     ]
     if (!summary.hasRoot) meta.push('root span missing')
     if (detail.droppedSpans > 0) meta.push(detail.droppedSpans + ' spans dropped (limit per trace)')
@@ -205,6 +211,20 @@
     var box = document.getElementById('waterfall')
     box.textContent = ''
     document.getElementById('details').textContent = ''
+    // A time ruler over the bars: 0, a quarter, half, three quarters, the whole trace.
+    var ruler = el('div', 'row ruler')
+    ruler.appendChild(el('div', '', 'service'))
+    ruler.appendChild(el('div', '', 'span'))
+    var scale = el('div', 'scale')
+    ;[0, 0.25, 0.5, 0.75, 1].forEach(function (fraction) {
+      var tick = el('span', 'tick', fraction === 0 ? '0' : duration(waterfall.durationMs * fraction))
+      tick.style.left = fraction * 100 + '%'
+      scale.appendChild(tick)
+    })
+    ruler.appendChild(scale)
+    ruler.appendChild(el('div', 'duration', 'duration'))
+    ruler.appendChild(el('div', '', 'status'))
+    box.appendChild(ruler)
     waterfall.rows.forEach(function (row) {
       var span = row.span
       var line = el(
