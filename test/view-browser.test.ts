@@ -39,8 +39,8 @@ function readRows(target: Page) {
   return target.$$eval('#waterfall .row[data-span-id]', (rows) =>
     rows.map((row) => ({
       service: row.querySelector('.service')!.textContent,
-      name: (row.querySelector('.name') as HTMLElement).firstChild!.textContent,
-      indent: (row.querySelector('.name') as HTMLElement).style.paddingLeft,
+      name: (row.querySelector('.name') as any).firstChild!.textContent,
+      indent: (row.querySelector('.name') as any).style.paddingLeft,
       duration: row.querySelector('.duration')!.textContent,
       status: row.querySelector('.status')!.textContent,
       critical: row.classList.contains('critical'),
@@ -86,7 +86,7 @@ describeInBrowser('the web page in chromium', () => {
 
   it('finds a trace by request ID, opens it, and shows its waterfall rows across services', async () => {
     await page.fill('#search', 'req-aaa')
-    await page.waitForFunction(() => document.querySelectorAll('#traces tbody tr').length === 1)
+    await page.waitForFunction("document.querySelectorAll('#traces tbody tr').length === 1")
     expect(await page.getAttribute('#traces tbody tr', 'data-trace-id')).toBe(traces.a)
     await page.click('#traces tbody tr')
     await page.waitForSelector('#waterfall .row[data-span-id]')

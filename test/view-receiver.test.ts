@@ -63,16 +63,27 @@ const waitFor = async (check: () => boolean, what: string, ms = 5000) => {
   }
 }
 
-function getPage(path: string, host: string): Promise<{ status: number; body: string }> {
+function httpRequest(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  method = 'GET',
+  body?: string,
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: viewer.ports.ui, path, headers: { host } }, (res) => {
-      let body = ''
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()))
-      res.on('end', () => resolve({ status: res.statusCode!, body }))
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+      let text = ''
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()))
+      res.on('end', () => resolve({ status: res.statusCode!, body: text, headers: res.headers }))
     })
     req.on('error', reject)
-    req.end()
+    req.end(body)
   })
+}
+
+async function getPage(path: string, host: string): Promise<{ status: number; body: string }> {
+  const { status, body } = await httpRequest(viewer.ports.ui, path, { host })
+  return { status, body }
 }
 
 describe('the OTLP/HTTP receiver', () => {
@@ -190,6 +201,30 @@ describe('the OTLP/HTTP receiver', () => {
     expect((await post('/v1/traces', '{}', { 'content-type': 'text/plain' })).status).toBe(415)
     expect((await fetch(`${viewer.tracesUrl}`)).status).toBe(405)
     expect((await post('/v1/other', '{}', JSON_TYPE)).status).toBe(404)
+  })
+
+  it('lets a web app on a loopback origin send from the browser (CORS), and no other origin', async () => {
+    const preflight = (origin: string) =>
+      httpRequest(
+        viewer.ports.otlp,
+        '/v1/traces',
+        { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+        'OPTIONS',
+      )
+    const local = await preflight('http://localhost:3000')
+    expect(local.status).toBe(204)
+    expect(local.headers['access-control-allow-origin']).toBe('http://localhost:3000')
+    expect(local.headers['access-control-allow-headers']).toBe('content-type')
+    expect((await preflight('https://evil.example')).status).toBe(403)
+    const foreign = await httpRequest(
+      viewer.ports.otlp,
+      '/v1/traces',
+      { ...JSON_TYPE, origin: 'https://evil.example' },
+      'POST',
+      '{}',
+    )
+    expect(foreign.status).toBe(200)
+    expect(foreign.headers['access-control-allow-origin']).toBeUndefined()
   })
 
   it('drops spans without valid IDs and says so in a partial success (OTLP), keeping the rest', async () => {

@@ -27,4 +27,4 @@ export {
   type Waterfall,
   type WaterfallRow,
 } from './waterfall'
-export { formatWaterfall, formatDuration, shouldColor, type TextOptions } from './text'
+export { formatWaterfall, formatWaterfalls, formatDuration, shouldColor, type TextOptions } from './text'

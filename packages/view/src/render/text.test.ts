@@ -1,4 +1,4 @@
-import { formatDuration, formatWaterfall, shouldColor } from './text'
+import { formatDuration, formatWaterfall, formatWaterfalls, shouldColor } from './text'
 import { span } from './test-spans'
 
 const trace = [
@@ -65,5 +65,16 @@ describe('shouldColor', () => {
 describe('formatDuration', () => {
   it('reads as µs, ms or s', () => {
     expect([0.25, 12.44, 3210, -1].map(formatDuration)).toEqual(['250 µs', '12.4 ms', '3.21 s', '0 ms'])
+  })
+})
+
+describe('formatWaterfalls', () => {
+  it('prints one waterfall per trace of a mixed batch, in order of first appearance', () => {
+    const other = span('7', undefined, 0, 5, { traceId: 'f'.repeat(32), name: 'other' })
+    const text = formatWaterfalls([trace[1]!, other, trace[0]!])
+    expect(text.split('\n').filter((line) => line.startsWith('trace '))).toEqual([
+      'trace 4bf92f3577b34da6a3ce929d0e0e4736  GET /checkout  100.0 ms  2 spans  2 services  1 error',
+      `trace ${'f'.repeat(32)}  other  5.0 ms  1 span  1 service`,
+    ])
   })
 })

@@ -128,3 +128,22 @@ function quoteIfNeeded(text: string): string {
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`
 }
+
+/**
+ * Renders spans of any number of traces (an exporter's batch, say): one waterfall per trace ID, in
+ * the order each trace first appears, separated by a blank line.
+ *
+ * @example
+ * ```ts
+ * write(formatWaterfalls(batch.map(fromReadableSpan), { color: shouldColor(process.stdout) }))
+ * ```
+ */
+export function formatWaterfalls(spans: readonly ViewSpan[], options: TextOptions = {}): string {
+  const byTrace = new Map<string, ViewSpan[]>()
+  for (const span of spans) {
+    const list = byTrace.get(span.traceId)
+    if (list) list.push(span)
+    else byTrace.set(span.traceId, [span])
+  }
+  return [...byTrace.values()].map((trace) => formatWaterfall(trace, options)).join('\n')
+}

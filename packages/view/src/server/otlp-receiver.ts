@@ -19,6 +19,9 @@ const SIGNALS: Record<string, Signal> = {
   '/v1/logs': 'logs',
 }
 const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+// A web app in development (http://localhost:3000, ...) may send spans from the browser; other origins may not.
+const LOOPBACK_ORIGIN = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/
+const HEADER_LIST = /^[A-Za-z0-9-]+(\s*,\s*[A-Za-z0-9-]+)*$/
 
 /** Thrown inside the handler for a request that gets a 400; the message goes into the response. */
 class BadRequest extends Error {}
@@ -44,6 +47,26 @@ export function createOtlpReceiver(store: TraceStore, options: OtlpReceiverOptio
     const signal = SIGNALS[path]
     if (signal === undefined)
       return void reply(res, 404, 'json', { code: 5, message: `no OTLP endpoint at this path` })
+    const origin = req.headers.origin
+    const allowedOrigin = origin !== undefined && LOOPBACK_ORIGIN.test(origin)
+    if (allowedOrigin) {
+      res.setHeader('access-control-allow-origin', origin)
+      res.setHeader('vary', 'origin')
+    }
+    if (req.method === 'OPTIONS' && origin !== undefined) {
+      // CORS preflight of a browser SDK's exporter: loopback origins only.
+      if (!allowedOrigin) return void res.writeHead(403).end()
+      const requested = req.headers['access-control-request-headers'] ?? ''
+      res.writeHead(204, {
+        'access-control-allow-methods': 'POST',
+        'access-control-allow-headers':
+          requested.length <= 1000 && HEADER_LIST.test(requested)
+            ? requested
+            : 'content-type, content-encoding',
+        'access-control-max-age': '600',
+      })
+      return void res.end()
+    }
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST')
       return void reply(res, 405, 'json', { code: 12, message: 'OTLP/HTTP takes POST' })

@@ -1,6 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { StoredTrace, TraceStore } from '../store/trace-store'
-import { summarizeTrace } from '../render/waterfall'
 import { loadUiAssets } from './assets'
 import { traceDetail } from './report'
 
@@ -36,7 +35,7 @@ export function createUiServer(
 
   const unsubscribe = store.subscribe((trace: StoredTrace) => {
     if (clients.size === 0) return
-    const message = `event: trace\ndata: ${JSON.stringify(summarizeTrace(trace.spans))}\n\n`
+    const message = `event: trace\ndata: ${JSON.stringify(store.summary(trace))}\n\n`
     for (const client of clients) client.write(message)
   })
   const keepAlive = setInterval(() => {

@@ -78,6 +78,8 @@ export class TraceStore {
   private readonly spanIds = new Map<string, Set<string>>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
   private readonly listeners = new Set<(trace: StoredTrace) => void>()
+  // Summaries are asked for on every list refresh of every open page: computed once per change.
+  private readonly summaries = new WeakMap<StoredTrace, TraceSummary>()
   private closed = false
 
   constructor(options: TraceStoreOptions = {}) {
@@ -111,7 +113,10 @@ export class TraceStore {
       trace.updatedAt = Date.now()
       touched.add(trace)
     }
-    for (const trace of touched) this.schedule(trace)
+    for (const trace of touched) {
+      this.summaries.delete(trace)
+      this.schedule(trace)
+    }
     this.stats.traces = this.traces.size
   }
 
@@ -130,9 +135,19 @@ export class TraceStore {
     const out: TraceSummary[] = []
     for (const trace of this.all()) {
       if (out.length >= limit) break
-      out.push(summarizeTrace(trace.spans))
+      out.push(this.summary(trace))
     }
     return out
+  }
+
+  /** The summary of a held trace (cached until its next span). */
+  summary(trace: StoredTrace): TraceSummary {
+    let summary = this.summaries.get(trace)
+    if (summary === undefined) {
+      summary = summarizeTrace(trace.spans)
+      this.summaries.set(trace, summary)
+    }
+    return summary
   }
 
   /** Calls `listener` on every trace completion; returns a function that removes it. */
