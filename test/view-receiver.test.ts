@@ -296,9 +296,9 @@ describe('memory bounds', () => {
 })
 
 describe('the web page server', () => {
-  it('serves the page and the API to a loopback Host, and refuses any other Host (DNS rebinding)', async () => {
+  it('serves the page and the API to a loopback name or an IP literal in Host, refuses other host names (DNS rebinding)', async () => {
     const port = viewer.ports.ui
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `192.168.1.5:${port}`]) {
       expect((await getPage('/', host)).status).toBe(200)
     }
     for (const host of [

@@ -13,12 +13,14 @@ export interface UiServerOptions {
 
 const TRACE_PATH = /^\/api\/traces\/([0-9a-f]{32})$/
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
+const IPV4_LITERAL = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/
+const IPV6_LITERAL = /^\[[0-9a-f:.]+\]$/
 
 /**
  * The web page: `/` (HTML), `/style.css`, `/app.js`, `/api/traces` (summaries, newest first, with the
  * counters), `/api/traces/<id>` (summary and waterfall) and `/api/events` (server-sent events, one
- * per completed trace). Every request must carry a `Host` the page expects (a loopback name, or the
- * explicit host, with the port), so a web site cannot read traces through DNS rebinding.
+ * per completed trace). Every request must carry a `Host` the page expects, with its port: a loopback
+ * name, the explicit host, or an IP literal; so a web site cannot read traces through DNS rebinding.
  */
 export function createUiServer(
   store: TraceStore,
@@ -46,7 +48,11 @@ export function createUiServer(
   function hostAllowed(req: IncomingMessage): boolean {
     const host = (req.headers.host ?? '').toLowerCase()
     const port = String(getPort())
-    return names.some((name) => host === `${name}:${port}`)
+    if (!host.endsWith(`:${port}`)) return false
+    const name = host.slice(0, -port.length - 1)
+    // DNS rebinding needs a host name that an attacker controls; an IP literal cannot be rebound, so
+    // http://192.168.1.5:4320 works when --host exposes the page, and evil.example never does.
+    return names.includes(name) || IPV4_LITERAL.test(name) || IPV6_LITERAL.test(name)
   }
 
   const handler: RequestListener = function viewerPage(req, res) {
