@@ -13,6 +13,7 @@ Options:
   --host ADDRESS            listen address (default: loopback 127.0.0.1 and ::1 only)
   --max-traces N            traces held; the oldest are dropped and counted (default 1000)
   --max-spans-per-trace N   spans held per trace (default 1000)
+  --max-spans N             spans held in all, about 1 KB each; the oldest traces make room (default 100000)
   --grace MS                wait after a root span before a trace is shown (default 6000)
   --html FILE               on exit, write the traces held as one self-contained HTML page
   --no-ui                   no web page
@@ -32,6 +33,7 @@ export function parseCliArgs(argv: string[]): ViewerOptions | 'help' {
       host: { type: 'string' },
       'max-traces': { type: 'string' },
       'max-spans-per-trace': { type: 'string' },
+      'max-spans': { type: 'string' },
       grace: { type: 'string' },
       html: { type: 'string' },
       'no-ui': { type: 'boolean' },
@@ -48,6 +50,7 @@ export function parseCliArgs(argv: string[]): ViewerOptions | 'help' {
   if (values['max-spans-per-trace'] !== undefined) {
     options.maxSpansPerTrace = integer('--max-spans-per-trace', values['max-spans-per-trace'], 1)
   }
+  if (values['max-spans'] !== undefined) options.maxSpans = integer('--max-spans', values['max-spans'], 1)
   if (values.grace !== undefined) options.graceMs = integer('--grace', values.grace, 0)
   if (values.html !== undefined) options.html = values.html
   if (values['no-ui']) options.ui = false

@@ -23,6 +23,8 @@ export interface ViewerOptions {
   maxTraces?: number
   /** Spans held per trace; later ones are dropped and counted. Default 1000. */
   maxSpansPerTrace?: number
+  /** Spans held in all (about 1 KB each); past it the oldest traces are dropped. Default 100000. */
+  maxSpans?: number
   /**
    * Milliseconds a trace waits after its root span (and after each later span) before it is shown,
    * so children still queued in other services' batch processors (5 s by default) land. Default 6000.
@@ -97,6 +99,7 @@ export async function startViewer(options: ViewerOptions = {}): Promise<Viewer> 
   const store = new TraceStore({
     maxTraces: options.maxTraces,
     maxSpansPerTrace: options.maxSpansPerTrace,
+    maxSpans: options.maxSpans,
     graceMs: options.graceMs,
     onTrace: options.onTrace,
   })

@@ -64,6 +64,20 @@ describe('TraceStore', () => {
     store.close()
   })
 
+  it('holds at most maxSpans in all, dropping the oldest traces to make room (counted)', () => {
+    const store = new TraceStore({ maxSpans: 10, graceMs: 10 })
+    for (let i = 1; i <= 100; i++)
+      store.add(inTrace(traceId(i), span('1', undefined, 0, 1), span('2', '1', 0, 1), span('3', '1', 0, 1)))
+    expect(store.stats).toMatchObject({ traces: 3, spans: 9, droppedTraces: 97, droppedSpans: 291 })
+    expect(store.all().map((t) => t.traceId)).toEqual([traceId(100), traceId(99), traceId(98)])
+    // A single trace larger than the total still keeps its spans up to maxSpansPerTrace.
+    const big = new TraceStore({ maxSpans: 2, maxSpansPerTrace: 5 })
+    big.add(inTrace(traceId(1), ...['1', '2', '3', '4'].map((id) => span(id, undefined, 0, 1))))
+    expect(big.stats.spans).toBe(4)
+    store.close()
+    big.close()
+  })
+
   it('holds at most maxSpansPerTrace spans per trace and counts the rest; a retried span is stored once', () => {
     const store = new TraceStore({ maxSpansPerTrace: 3 })
     const spans = [

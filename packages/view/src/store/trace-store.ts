@@ -8,6 +8,11 @@ export interface TraceStoreOptions {
   /** Spans held per trace; later ones are dropped and counted. Default 1000. */
   maxSpansPerTrace?: number
   /**
+   * Spans held in all, about 1 KB each: past it the oldest traces are dropped (counted) until the
+   * spans fit. Default 100000 (about 100 MB).
+   */
+  maxSpans?: number
+  /**
    * Milliseconds a trace waits, after its root span arrived and no other span came, before it counts
    * as complete. At least the SDK's default batch delay (5000), so late children from other services
    * still land. Default 6000.
@@ -40,6 +45,8 @@ export interface StoredTrace {
 export interface ViewerStats {
   /** Traces held now. */
   traces: number
+  /** Spans held now. */
+  spans: number
   /** Spans received and held or dropped, in total. */
   spansReceived: number
   /** Traces dropped, oldest first, to stay within `maxTraces`. */
@@ -62,10 +69,12 @@ export interface ViewerStats {
 export class TraceStore {
   readonly maxTraces: number
   readonly maxSpansPerTrace: number
+  readonly maxSpans: number
   readonly graceMs: number
   readonly rootlessGraceMs: number
   readonly stats: ViewerStats = {
     traces: 0,
+    spans: 0,
     spansReceived: 0,
     droppedTraces: 0,
     droppedSpans: 0,
@@ -86,6 +95,7 @@ export class TraceStore {
     const { maxTraces = 1000, maxSpansPerTrace = 1000, graceMs = 6000, onTrace } = options
     this.maxTraces = positiveInteger('maxTraces', maxTraces)
     this.maxSpansPerTrace = positiveInteger('maxSpansPerTrace', maxSpansPerTrace)
+    this.maxSpans = positiveInteger('maxSpans', options.maxSpans ?? 100_000)
     if (!(graceMs >= 0 && Number.isFinite(graceMs))) {
       throw new RangeError(`graceMs must be a number of milliseconds >= 0, got ${graceMs}`)
     }
@@ -110,10 +120,15 @@ export class TraceStore {
       }
       ids.add(span.spanId)
       trace.spans.push(span)
+      this.stats.spans++
       trace.updatedAt = Date.now()
       touched.add(trace)
+      // Over the total: the oldest traces go, never the one this span just joined.
+      while (this.stats.spans > this.maxSpans && this.traces.keys().next().value !== span.traceId)
+        this.evictOldest()
     }
     for (const trace of touched) {
+      if (this.traces.get(trace.traceId) !== trace) continue // dropped within this request
       this.summaries.delete(trace)
       this.schedule(trace)
     }
@@ -190,6 +205,7 @@ export class TraceStore {
     const trace = this.traces.get(oldest)!
     this.stats.droppedTraces++
     this.stats.droppedSpans += trace.spans.length
+    this.stats.spans -= trace.spans.length
     this.traces.delete(oldest)
     this.spanIds.delete(oldest)
     const timer = this.timers.get(oldest)
