@@ -3,6 +3,7 @@
  * bounds, the rejections, the page's API and Host check, the HTML report and the listen errors.
  */
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -195,6 +196,22 @@ describe('the OTLP/HTTP receiver', () => {
       200,
     )
     expect(viewer.store.get(traceId)).toBeDefined()
+  })
+
+  it('lets go of a body whose sender disconnects halfway (counted), and keeps serving', async () => {
+    const before = viewer.store.stats.rejectedRequests
+    const socket = connect(viewer.ports.otlp, '127.0.0.1')
+    await new Promise((done) => socket.once('connect', done))
+    socket.write(
+      'POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"resourceSpans":',
+    )
+    await new Promise((done) => setTimeout(done, 50))
+    socket.destroy()
+    await waitFor(
+      () => viewer.store.stats.rejectedRequests === before + 1,
+      'the aborted request to be counted',
+    )
+    expect((await post('/v1/traces', '{}', JSON_TYPE)).status).toBe(200)
   })
 
   it('answers 415 for another content type, 405 for GET, 404 elsewhere', async () => {

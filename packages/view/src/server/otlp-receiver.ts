@@ -145,6 +145,11 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       if (!done) reject(new BadRequest(`request failed: ${error.message}`))
       done = true
     })
+    // A sender gone mid-body ('error' usually says so; 'close' always does): let go of what was read.
+    req.on('close', () => {
+      if (!done) reject(new BadRequest('the sender closed the connection before the body ended'))
+      done = true
+    })
   })
 }
 
