@@ -30,6 +30,8 @@ export interface ViewerOptions {
    * so children still queued in other services' batch processors (5 s by default) land. Default 6000.
    */
   graceMs?: number
+  /** Milliseconds a trace whose root never arrives waits after its last span before it is shown. Default 30000. */
+  rootlessGraceMs?: number
   /** Largest OTLP request body in bytes, compressed or not. Default 16 MiB. */
   maxBodyBytes?: number
   /** Serve the web page. Default true. */
@@ -101,6 +103,7 @@ export async function startViewer(options: ViewerOptions = {}): Promise<Viewer> 
     maxSpansPerTrace: options.maxSpansPerTrace,
     maxSpans: options.maxSpans,
     graceMs: options.graceMs,
+    rootlessGraceMs: options.rootlessGraceMs,
     onTrace: options.onTrace,
   })
   if (!quiet) {
