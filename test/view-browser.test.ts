@@ -34,13 +34,16 @@ async function send(traceId: string, requestId: string, user: string) {
   expect(response.status).toBe(200)
 }
 
+// The name cell as the page builds it (no DOM lib in this project's types).
+type NameCell = { firstChild: { textContent: string | null } | null; style: { paddingLeft: string } }
+
 /** The waterfall as a person reads it: service, name, indentation, duration, status, critical. */
 function readRows(target: Page) {
   return target.$$eval('#waterfall .row[data-span-id]', (rows) =>
     rows.map((row) => ({
       service: row.querySelector('.service')!.textContent,
-      name: (row.querySelector('.name') as any).firstChild!.textContent,
-      indent: (row.querySelector('.name') as any).style.paddingLeft,
+      name: (row.querySelector('.name') as unknown as NameCell).firstChild!.textContent,
+      indent: (row.querySelector('.name') as unknown as NameCell).style.paddingLeft,
       duration: row.querySelector('.duration')!.textContent,
       status: row.querySelector('.status')!.textContent,
       critical: row.classList.contains('critical'),
