@@ -24,6 +24,9 @@ step "type tests and README code blocks"
 "${PNPM[@]}" run test:types || failures=$((failures + 1))
 "${PNPM[@]}" run check:readme || failures=$((failures + 1))
 
+step "browser for the viewer's page test"
+bash scripts/ensure-chromium.sh
+
 step "tests on Node $(node --version)"
 node node_modules/jest/bin/jest.js --ci --json --outputFile="$results/node20.json" || true
 step "tests on Node 24"
