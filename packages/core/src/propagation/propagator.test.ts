@@ -110,10 +110,13 @@ describe('TraceContextPropagator.extract', () => {
     const parent = trace.getSpanContext(extract({ traceparent: header('01'), tracestate: 'rojo=1,Bad=2' }))
     expect(parent?.traceId).toBe(TRACE_ID)
     expect(parent?.traceState).toBeUndefined()
-    const duplicated = trace.getSpanContext(
-      extract({ traceparent: header('01'), tracestate: ['foo=1', 'foo=2'] }),
-    )
-    expect(duplicated?.traceState).toBeUndefined()
+  })
+
+  it('a key repeated across tracestate lines keeps its first occurrence and the rest of the list (vendors MAY also discard duplicate keys)', () => {
+    const ctx = extract({ traceparent: header('01'), tracestate: ['foo=1,rojo=2', 'foo=3,congo=4'] })
+    expect(trace.getSpanContext(ctx)?.traceState?.serialize()).toBe('foo=1,rojo=2,congo=4')
+    // and the next hop receives that list, not the repeated key
+    expect(inject(call(serve(ctx))).tracestate).toBe('foo=1,rojo=2,congo=4')
   })
 })
 
