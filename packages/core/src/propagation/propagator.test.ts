@@ -9,6 +9,7 @@ import {
   type TraceState,
 } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { suppressTracing } from '@opentelemetry/core'
 import {
   AlwaysOnSampler,
   BasicTracerProvider,
@@ -121,6 +122,13 @@ describe('TraceContextPropagator.extract', () => {
 })
 
 describe('TraceContextPropagator.inject', () => {
+  it("writes nothing when tracing is suppressed (@opentelemetry/core's suppressTracing, as every OpenTelemetry propagator does)", () => {
+    const server = serve(extract({ traceparent: header('03'), tracestate: 'rojo=1' }))
+    expect(inject(server)).toMatchObject({ traceparent: expect.any(String), tracestate: 'rojo=1' })
+    expect(inject(suppressTracing(server))).toEqual({})
+    expect(inject(suppressTracing(call(server)))).toEqual({})
+  })
+
   it('continues the trace with a new parent-id and the caller sampled and random bits (Update parent-id)', () => {
     const server = serve(extract({ traceparent: header('03') }))
     const sent = fields(inject(server).traceparent)
