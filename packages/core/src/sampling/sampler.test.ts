@@ -222,6 +222,15 @@ describe('deferred decisions', () => {
     })
   })
 
+  it('erases an invalid rv of a caller it does not follow, and the decided spans carry the cleaned tracestate', () => {
+    const { tracer, spans } = providerWith({ decide: 'deferred', ratio: 1, respectParent: false })
+    const requestCtx = setRequestState(remoteParent(true, 'other=1,ot=rv:bad'), request())
+    const server = tracer.startSpan('GET', { kind: SpanKind.SERVER }, requestCtx)
+    expect(server.spanContext().traceState?.serialize()).toBe('other=1')
+    server.end()
+    expect(spans()[0]!.spanContext().traceState?.serialize()).toBe('ot=th:0,other=1')
+  })
+
   it('a user identified late (after auth) is kept', () => {
     const { tracer, spans } = providerWith({ decide: 'deferred', ratio: 0, users: ['alice'] })
     const state = request()
