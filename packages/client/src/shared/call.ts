@@ -1,23 +1,9 @@
-import { context, createContextKey, trace, type Context, type Span } from '@opentelemetry/api'
+import { context, trace, type Context, type Span } from '@opentelemetry/api'
 import { isTracingDisabled } from '@traceweave/core'
-import { failOpen, reportFailure } from '@traceweave/core/internal'
+import { failOpen, isTracingSuppressed, reportFailure, suppressTracing } from '@traceweave/core/internal'
 import { outgoingHeaders, type OutgoingHeaders } from './headers'
 import type { ClientSettings } from './options'
 import { endWithError, endWithStatus, startClientSpan } from './span'
-
-/**
- * The key of `@opentelemetry/core`'s `suppressTracing()`. The API's `createContextKey` is
- * `Symbol.for(description)`, so the same description yields the very same key without a dependency
- * on `@opentelemetry/core`. The SDK's tracer returns a non-recording span under it and the W3C
- * propagators inject nothing, so an http or undici instrumentation below us adds no second CLIENT span
- * and leaves our headers alone.
- */
-const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING')
-
-/** True when tracing is suppressed in `ctx` (an exporter's own requests, for one). */
-export function isTracingSuppressed(ctx: Context): boolean {
-  return ctx.getValue(SUPPRESS_TRACING_KEY) === true
-}
 
 /** One HTTP request as fetch or axios would send it, seen by the shared engine. */
 export interface OutgoingCall<R> {
@@ -58,7 +44,7 @@ export function sendTraced<R>(
     span = startClientSpan(settings, call.method, call.url, resendCount, parent)
     const spanContext = span === undefined ? parent : trace.setSpan(parent, span)
     send = call.prepare(outgoingHeaders(settings, spanContext, call.url))
-    callContext = settings.suppressNested ? spanContext.setValue(SUPPRESS_TRACING_KEY, true) : spanContext
+    callContext = settings.suppressNested ? suppressTracing(spanContext) : spanContext
   } catch (error) {
     reportFailure('client: preparing the call', error)
     if (span !== undefined) failOpen('client: ending the span', () => span!.end(), undefined)

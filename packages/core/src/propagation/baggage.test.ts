@@ -5,6 +5,7 @@ import {
   defaultTextMapSetter,
   propagation,
 } from '@opentelemetry/api'
+import { suppressTracing } from '@opentelemetry/core'
 import fc from 'fast-check'
 import {
   BaggagePropagator,
@@ -134,6 +135,15 @@ describe('BaggagePropagator', () => {
     const carrier: Record<string, string> = {}
     propagator.inject(ctx, carrier, defaultTextMapSetter)
     expect(carrier.baggage).toBe('userId=alice,tier=gold;ttl=60')
+  })
+
+  it("injects nothing when tracing is suppressed (@opentelemetry/core's suppressTracing, like OpenTelemetry's baggage propagator)", () => {
+    const ctx = propagation.setBaggage(ROOT_CONTEXT, propagation.createBaggage({ a: { value: '1' } }))
+    const carrier: Record<string, string> = {}
+    propagator.inject(suppressTracing(ctx), carrier, defaultTextMapSetter)
+    expect(carrier).toEqual({})
+    propagator.inject(ctx, carrier, defaultTextMapSetter)
+    expect(carrier).toEqual({ baggage: 'a=1' })
   })
 
   it('joins several baggage header lines in order', () => {

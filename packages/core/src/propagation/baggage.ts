@@ -8,6 +8,7 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api'
 import { failOpen } from '../internal/guard'
+import { isTracingSuppressed } from '../internal/suppress'
 
 /** Header name of W3C Baggage. */
 export const BAGGAGE_HEADER = 'baggage'
@@ -244,7 +245,8 @@ export class BaggagePropagator implements TextMapPropagator {
       'propagation.inject(baggage)',
       () => {
         const baggage = propagation.getBaggage(ctx)
-        if (baggage === undefined) return
+        // Nothing under suppressed tracing, like OpenTelemetry's own baggage propagator.
+        if (baggage === undefined || isTracingSuppressed(ctx)) return
         const members: BaggageMember[] = []
         for (const [key, entry] of baggage.getAllEntries()) {
           members.push({ key, value: entry.value, metadata: entry.metadata?.toString() })

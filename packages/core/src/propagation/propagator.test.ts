@@ -9,6 +9,7 @@ import {
   type TraceState,
 } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { suppressTracing } from '@opentelemetry/core'
 import {
   AlwaysOnSampler,
   BasicTracerProvider,
@@ -110,14 +111,24 @@ describe('TraceContextPropagator.extract', () => {
     const parent = trace.getSpanContext(extract({ traceparent: header('01'), tracestate: 'rojo=1,Bad=2' }))
     expect(parent?.traceId).toBe(TRACE_ID)
     expect(parent?.traceState).toBeUndefined()
-    const duplicated = trace.getSpanContext(
-      extract({ traceparent: header('01'), tracestate: ['foo=1', 'foo=2'] }),
-    )
-    expect(duplicated?.traceState).toBeUndefined()
+  })
+
+  it('a key repeated across tracestate lines keeps its first occurrence and the rest of the list (vendors MAY also discard duplicate keys)', () => {
+    const ctx = extract({ traceparent: header('01'), tracestate: ['foo=1,rojo=2', 'foo=3,congo=4'] })
+    expect(trace.getSpanContext(ctx)?.traceState?.serialize()).toBe('foo=1,rojo=2,congo=4')
+    // and the next hop receives that list, not the repeated key
+    expect(inject(call(serve(ctx))).tracestate).toBe('foo=1,rojo=2,congo=4')
   })
 })
 
 describe('TraceContextPropagator.inject', () => {
+  it("writes nothing when tracing is suppressed (@opentelemetry/core's suppressTracing, as every OpenTelemetry propagator does)", () => {
+    const server = serve(extract({ traceparent: header('03'), tracestate: 'rojo=1' }))
+    expect(inject(server)).toMatchObject({ traceparent: expect.any(String), tracestate: 'rojo=1' })
+    expect(inject(suppressTracing(server))).toEqual({})
+    expect(inject(suppressTracing(call(server)))).toEqual({})
+  })
+
   it('continues the trace with a new parent-id and the caller sampled and random bits (Update parent-id)', () => {
     const server = serve(extract({ traceparent: header('03') }))
     const sent = fields(inject(server).traceparent)

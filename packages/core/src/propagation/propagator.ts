@@ -8,6 +8,7 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api'
 import { failOpen } from '../internal/guard'
+import { isTracingSuppressed } from '../internal/suppress'
 import { decidedSpanContext } from '../sampling/deferred'
 import { beforeOutgoingInject } from '../server/registry'
 import { isTraceIdRandom, setTraceRandomness } from './random-flag'
@@ -60,7 +61,8 @@ function joinedHeader(value: string | string[] | undefined): string | undefined 
  * new trace starts and `tracestate` is ignored. The caller's `random-trace-id` bit is recorded in the
  * context, because the SDK drops it from spans it starts.
  *
- * Inject: writes the active span's IDs (sampled or not: an unsampled span still has a fresh span ID,
+ * Inject: nothing when tracing is suppressed in the context (`suppressTracing()` of
+ * `@opentelemetry/core`, as every OpenTelemetry propagator does); otherwise the active span's IDs (sampled or not: an unsampled span still has a fresh span ID,
  * so the next hop continues the trace), its sampled bit, the random bit of the trace (the caller's,
  * or set for a trace this process started), never any reserved bit, and its `tracestate` within the
  * spec's 512-character guidance.
@@ -96,6 +98,8 @@ export class TraceContextPropagator implements TextMapPropagator {
   }
 
   private injectUnguarded(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
+    // Suppressed tracing (`suppressTracing()`): an exporter's own request, or a call we already traced.
+    if (isTracingSuppressed(ctx)) return
     const activeSpanContext = trace.getSpanContext(ctx)
     if (activeSpanContext === undefined || !isSpanContextValid(activeSpanContext)) return
     // A request whose sampling waits for its route or user is decided now: the next hop needs the flag.

@@ -17,8 +17,6 @@ const LARGE_MEMBER_LENGTH = 128
 
 const MAX_KEY_LENGTH = 256
 const MAX_VALUE_LENGTH = 256
-const MAX_TENANT_LENGTH = 241
-const MAX_SYSTEM_LENGTH = 14
 
 /**
  * Longest input we read: 32 members of a 256-character key, `=` and a 256-character value, 31 commas,
@@ -44,23 +42,24 @@ function isDigit(code: number): boolean {
   return code >= 0x30 && code <= 0x39
 }
 
-/** keychar without `@`: lcalpha / DIGIT / "_" / "-" / "*" / "/". */
+/** keychar: lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@". */
 function isKeyChar(code: number): boolean {
-  return isLcAlpha(code) || isDigit(code) || code === 0x5f || code === 0x2d || code === 0x2a || code === 0x2f
-}
-
-function isKeyCharRun(key: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (!isKeyChar(key.charCodeAt(i))) return false
-  return true
+  return (
+    isLcAlpha(code) ||
+    isDigit(code) ||
+    code === 0x5f ||
+    code === 0x2d ||
+    code === 0x2a ||
+    code === 0x2f ||
+    code === 0x40
+  )
 }
 
 /**
- * Whether `key` is a valid `tracestate` key. A simple key starts with a lowercase letter or a digit
- * and has up to 256 key characters. A key with `@` must be a multi-tenant key `tenant@system`: tenant
- * 1-241 characters starting with a letter or digit, system 1-14 characters starting with a letter,
- * exactly one `@`. (The Level 2 draft folds `@` into the key characters; we keep the Level 1
- * structure, which the Trace Context test suite checks: `foo@`, `@foo`, `foo@@bar` and `a@b@c` are
- * all invalid there.)
+ * Whether `key` is a valid `tracestate` key, as Level 2 defines it:
+ * `key = ( lcalpha / DIGIT ) 0*255 ( keychar )`, where `@` is one more key character. There is no
+ * `tenant@system` structure any more: `foo@`, `foo@@bar` and `a@b@c` are valid keys, `@foo` is not
+ * (it does not start with a letter or digit), and nothing is longer than 256 characters.
  *
  * @example isValidTraceStateKey('rojo') // true
  */
@@ -70,11 +69,8 @@ export function isValidTraceStateKey(key: string): boolean {
   if (length === 0 || length > MAX_KEY_LENGTH) return false
   const first = key.charCodeAt(0)
   if (!isLcAlpha(first) && !isDigit(first)) return false
-  const at = key.indexOf('@')
-  if (at === -1) return isKeyCharRun(key, 1, length)
-  const systemLength = length - at - 1
-  if (at > MAX_TENANT_LENGTH || systemLength < 1 || systemLength > MAX_SYSTEM_LENGTH) return false
-  return isKeyCharRun(key, 1, at) && isLcAlpha(key.charCodeAt(at + 1)) && isKeyCharRun(key, at + 2, length)
+  for (let i = 1; i < length; i++) if (!isKeyChar(key.charCodeAt(i))) return false
+  return true
 }
 
 /**
@@ -156,17 +152,20 @@ export class TraceStateList implements TraceState {
 }
 
 /**
- * A list from `[key, value]` members in order, or `undefined` if any member is invalid, a key repeats
- * or there are more than 32 members.
+ * A list from `[key, value]` members in order, or `undefined` if any member is invalid or there are
+ * more than 32 members. A key that repeats keeps its first value; later ones are dropped, as
+ * {@link parseTraceState} does.
  *
  * @example createTraceState([['rojo', '00f067aa0ba902b7']])?.get('rojo') // '00f067aa0ba902b7'
  */
 export function createTraceState(members: Iterable<TraceStateMember> = []): TraceStateList | undefined {
   const list: TraceStateMember[] = []
+  let count = 0
   const keys = new Set<string>()
   for (const [key, value] of members) {
-    if (!isValidTraceStateKey(key) || !isValidTraceStateValue(value) || keys.has(key)) return undefined
-    if (list.length === MAX_TRACESTATE_MEMBERS) return undefined
+    if (!isValidTraceStateKey(key) || !isValidTraceStateValue(value)) return undefined
+    if (++count > MAX_TRACESTATE_MEMBERS) return undefined
+    if (keys.has(key)) continue
     keys.add(key)
     list.push([key, value])
   }
@@ -175,17 +174,19 @@ export function createTraceState(members: Iterable<TraceStateMember> = []): Trac
 
 /**
  * Parses a `tracestate` header value (several header lines joined with `,` in order). Returns
- * `undefined` when the list must be discarded: a member that breaks the key or value grammar, more
- * than 32 members, or a key that appears twice. The spec lets a vendor drop an unparsable list and
- * forbids sending a key twice; we never repair a list, we drop it whole. Empty and whitespace-only
- * members are allowed and skipped; optional whitespace around members is ignored. Never throws;
- * linear, and inputs longer than any valid list are rejected before they are read.
+ * `undefined` when the list must be discarded: a member that breaks the key or value grammar, or more
+ * than 32 members (counting repeated ones: the limit is on the list received). A key that appears
+ * more than once keeps its first member and the later ones are dropped: the spec lets a vendor
+ * "discard duplicate keys", and the rest of the list is still the caller's. Empty and
+ * whitespace-only members are allowed and skipped; optional whitespace around members is ignored.
+ * Never throws; linear, and inputs longer than any valid list are rejected before they are read.
  *
  * @example parseTraceState('rojo=00f067aa0ba902b7, congo=t61rcWkgMzE')?.size // 2
  */
 export function parseTraceState(value: string): TraceStateList | undefined {
   if (typeof value !== 'string' || value.length > MAX_TRACESTATE_INPUT_LENGTH) return undefined
   const members: TraceStateMember[] = []
+  let count = 0
   const keys = new Set<string>()
   const length = value.length
   let position = 0
@@ -204,7 +205,8 @@ export function parseTraceState(value: string): TraceStateList | undefined {
     const key = value.slice(start, equals)
     const memberValue = value.slice(equals + 1, end)
     if (!isValidTraceStateKey(key) || !isValidTraceStateValue(memberValue)) return undefined
-    if (keys.has(key) || members.length === MAX_TRACESTATE_MEMBERS) return undefined
+    if (++count > MAX_TRACESTATE_MEMBERS) return undefined
+    if (keys.has(key)) continue // a later duplicate: the first occurrence wins
     keys.add(key)
     members.push([key, memberValue])
   }

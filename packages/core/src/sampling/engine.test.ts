@@ -162,6 +162,92 @@ describe('adaptive sampling', () => {
     },
   )
 
+  /**
+   * Drives a 20/s adaptive sampler through `phases` of [requests per second, seconds] on a simulated
+   * clock, with Poisson arrivals (seeded, so the run is the same every time) or evenly spaced ones.
+   * Returns the kept traces per second of each 10 s window and the adjusted counts' sum over the
+   * request count.
+   */
+  function runTraffic(phases: Array<[perSecond: number, seconds: number]>, arrivals: 'poisson' | 'even') {
+    const clock = manualClock()
+    const sampler = engine({ targetPerSecond: 20, clock: clock.now })
+    const nextId = seededTraceIds(42)
+    const nextGapWord = seededTraceIds(43)
+    const uniform = () => (parseInt(nextGapWord().slice(0, 8), 16) + 0.5) / 2 ** 32
+    const keptPerSecond: number[] = []
+    let keptInWindow = 0
+    let requests = 0
+    let adjustedSum = 0
+    let second = 0
+    for (const [perSecond, seconds] of phases) {
+      for (let end = second + seconds; second < end; second++) {
+        // Requests arrive within this second only, so every 10 s window sees exactly its own traffic.
+        let at = arrivals === 'even' ? 0 : (-Math.log(uniform()) * 1000) / perSecond
+        for (let i = 0; at < 1000; i++) {
+          clock.advance(second * 1000 + at - clock.now())
+          const decision = sampler.decideHere({}, traceRandomness(nextId()))
+          requests++
+          if (decision.sampled) {
+            keptInWindow++
+            adjustedSum += decision.threshold!.adjustedCount
+          }
+          at += arrivals === 'even' ? 1000 / perSecond : (-Math.log(uniform()) * 1000) / perSecond
+        }
+        if (second % 10 === 9) {
+          keptPerSecond.push(keptInWindow / 10)
+          keptInWindow = 0
+        }
+      }
+    }
+    return { keptPerSecond, adjustedRatio: adjustedSum / requests }
+  }
+
+  it.each(['poisson', 'even'] as const)(
+    'keeps every 10 s window within 25%% of the target through a tenfold jump up and back down, 200 -> 2,000 -> 200 requests/s (%s arrivals), and adjusted counts sum to the request count within 10%%',
+    (arrivals) => {
+      const { keptPerSecond, adjustedRatio } = runTraffic(
+        [
+          [200, 30],
+          [2000, 30],
+          [200, 30],
+        ],
+        arrivals,
+      )
+      expect(keptPerSecond).toHaveLength(9)
+      // Windows 4 and 7 are the first after each jump: a moving average over 10 s kept 36-38/s in
+      // the first and 6-10/s in the second.
+      for (const perSecond of keptPerSecond) {
+        expect(perSecond).toBeGreaterThanOrEqual(15)
+        expect(perSecond).toBeLessThanOrEqual(25)
+      }
+      expect(Math.abs(adjustedRatio - 1)).toBeLessThan(0.1)
+    },
+  )
+
+  it('a quiet key that surges, or traffic back after an idle minute, does not spend seconds of budget at once', () => {
+    // 5/s keeps everything (below the target); a jump to 2,000/s must not run on that probability.
+    const quiet = runTraffic(
+      [
+        [5, 10],
+        [2000, 10],
+      ],
+      'poisson',
+    )
+    expect(quiet.keptPerSecond[1]).toBeLessThanOrEqual(25)
+    expect(quiet.keptPerSecond[1]).toBeGreaterThanOrEqual(15)
+    // A minute of 1 request per second, then 2,000/s: the long gaps count as one second each at most.
+    const idle = runTraffic(
+      [
+        [200, 10],
+        [1, 60],
+        [2000, 10],
+      ],
+      'even',
+    )
+    expect(idle.keptPerSecond[7]).toBeLessThanOrEqual(25)
+    expect(idle.keptPerSecond[7]).toBeGreaterThanOrEqual(15)
+  })
+
   it('steps lower the ratio as traffic rises', () => {
     const clock = manualClock()
     const sampler = engine({

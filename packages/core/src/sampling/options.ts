@@ -39,7 +39,10 @@ export interface SamplingOptions {
   targetPerSecond?: number
   /** Key of the adaptive state: `'global'` or `'route'` (per route, falls back to method + path prefix). Default `'global'`. */
   adaptiveKey?: 'global' | 'route'
-  /** Window of the request-rate moving average, in ms. Default `10000`. */
+  /**
+   * Window of the request-rate moving average that `steps` compare with, in ms. Default `10000`.
+   * (`targetPerSecond` follows the gaps of the last 32 requests instead, so it takes in a surge at once.)
+   */
   adaptiveWindowMs?: number
   /** Stepped ratio as a simple alternative to `targetPerSecond`. Default: none. */
   steps?: readonly SamplingStep[]

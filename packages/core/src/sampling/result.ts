@@ -16,12 +16,18 @@ export const ATTR_ADJUSTED_COUNT = 'sampling.adjusted_count'
 /** The result for spans that are neither recorded nor sampled. */
 export const NOT_RECORD: SamplingResult = { decision: OtelDecision.NOT_RECORD }
 
-/** The OTel sampling result of a decision made at a trace's entry into this service. */
+/**
+ * The OTel sampling result of a decision made at a trace's entry into this service. `rewritten`: the
+ * parent's `tracestate` was cleaned (an invalid `rv` erased), so even a dropped trace must carry it.
+ */
 export function toResult(
   decision: SamplingDecision,
   parentTraceState: SamplingResult['traceState'],
+  rewritten = false,
 ): SamplingResult {
-  if (!decision.sampled) return NOT_RECORD
+  if (!decision.sampled) {
+    return rewritten ? { decision: OtelDecision.NOT_RECORD, traceState: parentTraceState } : NOT_RECORD
+  }
   const traceState = withThreshold(parentTraceState, decision.threshold)
   if (decision.threshold === undefined) return { decision: OtelDecision.RECORD_AND_SAMPLED, traceState }
   return {

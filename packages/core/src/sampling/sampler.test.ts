@@ -128,6 +128,32 @@ describe('TraceweaveSampler on a real SDK provider', () => {
     expect(span.attributes['sampling.adjusted_count']).toBeUndefined()
   })
 
+  // tracestate-handling: "Values of `rv` MUST be exactly 14 lower-case hexadecimal digits"
+  it.each([['rv:xyz'], ['rv:48EB211C80319C'], ['rv:48eb211c80319'], ['rv:48eb211c80319c0']])(
+    'erases an invalid rv (%s) as it erases an invalid th, and keeps the rest of the tracestate',
+    (rv) => {
+      const { tracer, spans } = providerWith({})
+      tracer.startSpan('server', {}, remoteParent(true, `ot=th:0;${rv},other=1`)).end()
+      expect(spans()[0]!.spanContext().traceState?.serialize()).toBe('ot=th:0,other=1')
+      // A dropped trace forwards the cleaned list too; an rv alone leaves no empty ot member.
+      const dropped = tracer.startSpan('server', {}, remoteParent(false, `other=1,ot=${rv}`))
+      expect(dropped.isRecording()).toBe(false)
+      expect(dropped.spanContext().traceState?.serialize()).toBe('other=1')
+    },
+  )
+
+  it('erases an invalid rv where it decides itself, and decides on the trace ID instead', () => {
+    const { tracer, spans } = providerWith({ ratio: 1, respectParent: false })
+    tracer.startSpan('server', {}, remoteParent(true, 'ot=rv:not-hex,other=1')).end()
+    expect(spans()[0]!.spanContext().traceState?.serialize()).toBe('ot=th:0,other=1')
+  })
+
+  it('keeps a valid rv whatever the decision (Explicit randomness values SHOULD NOT be erased)', () => {
+    const { tracer } = providerWith({ ratio: 0, respectParent: false })
+    const span = tracer.startSpan('server', {}, remoteParent(true, 'ot=rv:48eb211c80319c,other=1'))
+    expect(span.spanContext().traceState?.serialize()).toBe('ot=rv:48eb211c80319c,other=1')
+  })
+
   it('respectParent: false decides here even under a sampled parent', () => {
     const { tracer, spans } = providerWith({ ratio: 0, respectParent: false })
     tracer.startSpan('server', {}, remoteParent(true)).end()
@@ -194,6 +220,15 @@ describe('deferred decisions', () => {
       byReason: { rule: 1, ratio: 1 },
       decidedEarly: 0,
     })
+  })
+
+  it('erases an invalid rv of a caller it does not follow, and the decided spans carry the cleaned tracestate', () => {
+    const { tracer, spans } = providerWith({ decide: 'deferred', ratio: 1, respectParent: false })
+    const requestCtx = setRequestState(remoteParent(true, 'other=1,ot=rv:bad'), request())
+    const server = tracer.startSpan('GET', { kind: SpanKind.SERVER }, requestCtx)
+    expect(server.spanContext().traceState?.serialize()).toBe('other=1')
+    server.end()
+    expect(spans()[0]!.spanContext().traceState?.serialize()).toBe('ot=th:0,other=1')
   })
 
   it('a user identified late (after auth) is kept', () => {

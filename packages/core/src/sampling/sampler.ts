@@ -9,20 +9,26 @@ import {
   type Sampler,
   type SamplingResult,
   type SpanKind,
+  type TraceState,
 } from '@opentelemetry/api'
 import { getRequestState } from '../correlation/request-state'
 import { DeferredSampling } from './deferred'
 import { SamplingEngine, type SamplingDecision } from './engine'
 import { resolveSamplingOptions, type ResolvedSamplingOptions, type SamplingOptions } from './options'
-import { getOtSubKey } from '../propagation/tracestate'
+import { getOtSubKey, setOtSubKey } from '../propagation/tracestate'
 import { NOT_RECORD, samplingInput, toResult } from './result'
 import type { SamplingInput } from './rules'
 import { recordDecision } from './stats'
-import { thresholdFromTh, traceRandomness } from './threshold'
+import { isRandomnessValue, thresholdFromTh, traceRandomness } from './threshold'
 import type { SpanProcessorLike } from '../internal/sdk-types'
 
 const RECORD_ONLY: SamplingResult = { decision: OtelDecision.RECORD }
 const RECORD_AND_SAMPLED: SamplingResult = { decision: OtelDecision.RECORD_AND_SAMPLED }
+
+/** `traceState` without OpenTelemetry's `rv` sub-key (and without `ot`, if that was all it held). */
+function withoutRv(traceState: TraceState | undefined): TraceState | undefined {
+  return setOtSubKey(traceState, 'rv', undefined) ?? traceState
+}
 
 /**
  * traceweave's sampler, an OpenTelemetry `Sampler` (works with the 2.x and 3.x SDKs). It decides once
@@ -70,25 +76,30 @@ export class TraceweaveSampler implements Sampler {
       return this.deferred?.followPending(state, traceId) ?? NOT_RECORD
     }
 
-    const randomness = traceRandomness(traceId, getOtSubKey(parent?.traceState, 'rv'))
+    const explicitRv = getOtSubKey(parent?.traceState, 'rv')
+    const randomness = traceRandomness(traceId, explicitRv)
+    // An `rv` that is not 14 lowercase hex digits is no randomness value: like an invalid `th`, it is
+    // erased (whatever the decision), so no later hop reads it; the trace ID's randomness is used.
+    const rvInvalid = explicitRv !== undefined && !isRandomnessValue(explicitRv)
+    const parentTraceState = rvInvalid ? withoutRv(parent?.traceState) : parent?.traceState
     if (hasParent && this.options.respectParent) {
-      const parentTh = getOtSubKey(parent.traceState, 'th')
+      const parentTh = getOtSubKey(parentTraceState, 'th')
       const decision = this.engine.decideByParent(
         (parent.traceFlags & TraceFlags.SAMPLED) !== 0,
         parentTh === undefined ? undefined : thresholdFromTh(parentTh),
         randomness,
       )
       recordDecision(decision.reason, decision.sampled)
-      return toResult(decision, parent.traceState)
+      return toResult(decision, parentTraceState, rvInvalid)
     }
 
     if (this.deferred !== undefined && state !== undefined) {
       // The route and a late user are not known yet: record the request undecided.
       this.deferred.begin(state, traceId, randomness)
-      return RECORD_ONLY
+      return rvInvalid ? { decision: OtelDecision.RECORD, traceState: parentTraceState } : RECORD_ONLY
     }
     const decision = this.decideHere(samplingInput(state, attributes), randomness)
-    return toResult(decision, parent?.traceState)
+    return toResult(decision, parentTraceState, rvInvalid)
   }
 
   /**
