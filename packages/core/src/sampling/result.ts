@@ -44,7 +44,8 @@ export function samplingInput(
       headers: state.headers,
       userId: state.userId,
       // A hashed user that this service cannot hash itself (no hashIds) matches no list: null.
-      userIdHashedWith: state.userIdHashed === true ? (state.propagateCorrelation?.hasher ?? null) : undefined,
+      userIdHashedWith:
+        state.userIdHashed === true ? (state.propagateCorrelation?.hasher ?? null) : undefined,
     }
   }
   return {

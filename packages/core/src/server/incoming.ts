@@ -35,7 +35,9 @@ export function extractIncoming(headers: IncomingHttpHeaders, trusted: boolean):
   if (trusted) {
     // Our correlation members reach the spans through the request record (when accepted), never the
     // context's baggage, from where any propagator would forward them to any destination.
-    const extracted = withoutCorrelationBaggage(propagation.extract(ROOT_CONTEXT, headers, NODE_HEADERS_GETTER))
+    const extracted = withoutCorrelationBaggage(
+      propagation.extract(ROOT_CONTEXT, headers, NODE_HEADERS_GETTER),
+    )
     // Trusted by the middleware, but the registered propagator may still have refused the caller
     // (setupTracing({ propagation: { trustIncoming } })): then it kept the caller only for a link.
     return { context: extracted, link: getUntrustedParent(extracted) }

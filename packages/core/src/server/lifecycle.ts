@@ -235,7 +235,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
         if (received !== undefined) this.applyPropagated(state, received, serverSpanName(method, undefined))
       }
     }
-    if (state.sessionId === undefined) this.readSession(state, headers, request, serverSpanName(method, undefined))
+    if (state.sessionId === undefined)
+      this.readSession(state, headers, request, serverSpanName(method, undefined))
     if (state.userId === undefined) this.readUser(state, request)
 
     const scheme = schemeOf(req, proxy)
