@@ -353,6 +353,30 @@ describe('merging with the application baggage', () => {
   })
 })
 
+describe("a trusted caller's members, written by hand", () => {
+  it("are applied as sent, and without an operation name the service's own route names the operation", async () => {
+    startTracing()
+    const chain = await startChain(() => fetchClient())
+    const baggage = 'app.tenant=acme, traceweave.session.id=s1, traceweave.session.operation_number=4'
+    const response = await fetch(`${chain.inventory.url}/stock/sku-6`, { headers: { baggage } })
+    await response.arrayBuffer()
+    await services.idle()
+    const spans = tracing!.memory.getFinishedSpans()
+    const stock = serverSpan(spans, chain.inventory, '/stock/:sku')!
+    expect(correlationOf(stock)).toEqual({
+      'session.id': 's1',
+      'session.operation': 'GET /stock/:sku',
+      'session.operation_number': 4,
+      'user.id': undefined,
+    })
+    // Forwarded to pricing with the name now known; the app's member travels through the propagator.
+    expect(chain.pricing.received[0]!.headers.baggage).toBe(
+      'app.tenant=acme,traceweave.session.id=s1,traceweave.session.operation=GET%20/stock/:sku,' +
+        'traceweave.session.operation_number=4',
+    )
+  })
+})
+
 describe('off by default', () => {
   it('without correlation.propagate no member is sent, and one received is not applied', async () => {
     startTracing()

@@ -252,6 +252,15 @@ describe('withoutCorrelationBaggage', () => {
     expect(stripped.getAllEntries().map(([key]) => key)).toEqual(['app.tenant'])
   })
 
+  test('given the request headers, looks at the context only when their baggage has our prefix', () => {
+    const baggage = propagation.createBaggage({ 'traceweave.user.id': { value: 'bob' } })
+    const ctx = propagation.setBaggage(ROOT_CONTEXT, baggage)
+    expect(withoutCorrelationBaggage(ctx, {})).toBe(ctx)
+    expect(withoutCorrelationBaggage(ctx, { baggage: 'app=1' })).toBe(ctx)
+    const stripped = withoutCorrelationBaggage(ctx, { baggage: 'traceweave.user.id=bob' })
+    expect(propagation.getBaggage(stripped)!.getAllEntries()).toEqual([])
+  })
+
   test('the same context when there is nothing to remove', () => {
     expect(withoutCorrelationBaggage(ROOT_CONTEXT)).toBe(ROOT_CONTEXT)
     const ctx = propagation.setBaggage(ROOT_CONTEXT, propagation.createBaggage({ a: { value: '1' } }))

@@ -179,12 +179,21 @@ function idMember(key: string, value: string, hashed: boolean): BaggageMember {
 }
 
 /**
- * `ctx` without our members in its baggage. A caller's correlation reaches this service's spans
- * through the request record, and leaves again only through the traced clients (to `propagateTo`
- * destinations); left in the context's baggage, any propagator (OpenTelemetry's http instrumentation,
- * which injects without a URL) would forward it anywhere. The same context when there are none.
+ * `ctx` without our members in its baggage, when the request's `baggage` header has any. A caller's
+ * correlation reaches this service's spans through the request record, and leaves again only through
+ * the traced clients (to `propagateTo` destinations); left in the context's baggage, any propagator
+ * (OpenTelemetry's http instrumentation, which injects without a URL) would forward it anywhere, even
+ * from a service without the option. The same context when there are none: a request without our
+ * prefix in its `baggage` header pays one property read.
  */
-export function withoutCorrelationBaggage(ctx: Context): Context {
+export function withoutCorrelationBaggage(
+  ctx: Context,
+  headers?: Readonly<Record<string, unknown>>,
+): Context {
+  if (headers !== undefined) {
+    const raw = headers.baggage
+    if (typeof raw !== 'string' || !raw.includes(CORRELATION_BAGGAGE_PREFIX)) return ctx
+  }
   const baggage = propagation.getBaggage(ctx)
   if (baggage === undefined) return ctx
   let ours: string[] | undefined

@@ -36,8 +36,8 @@ export interface RequestState {
   userIdHashed?: boolean
   /** `sessionId` is an HMAC a trusted caller sent: recorded as it is, never hashed again. */
   sessionIdHashed?: boolean
-  /** The session, its operation name and number came from a trusted caller: they stay as sent. */
-  sessionFromCaller?: boolean
+  /** The session operation's name came from a trusted caller: it stays as sent, not following the route. */
+  sessionOperationFromCaller?: boolean
   /**
    * @internal The middleware's `correlation.propagate`, when set: the traced clients add the session
    * and user to the `baggage` of calls to `propagateTo` destinations.

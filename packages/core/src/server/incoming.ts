@@ -37,6 +37,7 @@ export function extractIncoming(headers: IncomingHttpHeaders, trusted: boolean):
     // context's baggage, from where any propagator would forward them to any destination.
     const extracted = withoutCorrelationBaggage(
       propagation.extract(ROOT_CONTEXT, headers, NODE_HEADERS_GETTER),
+      headers,
     )
     // Trusted by the middleware, but the registered propagator may still have refused the caller
     // (setupTracing({ propagation: { trustIncoming } })): then it kept the caller only for a link.

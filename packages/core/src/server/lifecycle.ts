@@ -253,7 +253,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     } else if (enrich) {
       // OpenTelemetry's http instrumentation opened the server span already: add to it, do not nest.
       span = existing!
-      requestContext = setRequestState(withoutCorrelationBaggage(active), state)
+      requestContext = setRequestState(withoutCorrelationBaggage(active, headers), state)
       span.setAttributes(correlationAttributes)
       this.captureHeaders(span, options.captureRequestHeaders, headers)
     } else {
@@ -380,7 +380,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       const hashed = received.sessionHashed === true
       state.sessionId = received.sessionId
       if (hashed) state.sessionIdHashed = true
-      state.sessionFromCaller = true
+      if (received.sessionOperation !== undefined) state.sessionOperationFromCaller = true
       state.sessionOperation = received.sessionOperation ?? operation
       state.sessionOperationNumber = received.sessionOperationNumber
       attributes[ATTR_SESSION_ID] =
@@ -450,7 +450,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const name = serverSpanName(serverRequest.method, route)
     span.updateName(name)
     span.setAttribute(ATTR_HTTP_ROUTE, route)
-    if (state.sessionId !== undefined && followsSpanName && state.sessionFromCaller !== true) {
+    if (state.sessionId !== undefined && followsSpanName && state.sessionOperationFromCaller !== true) {
       state.sessionOperation = name
       state.correlationAttributes[ATTR_SESSION_OPERATION] = name
       span.setAttribute(ATTR_SESSION_OPERATION, name)
