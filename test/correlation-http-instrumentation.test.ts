@@ -11,7 +11,7 @@
 import { context, propagation } from '@opentelemetry/api'
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import { traceFetch } from '@traceweave/client'
-import type { TraceweaveOptions } from '@traceweave/core'
+import type { ExpressRequest } from '@traceweave/express'
 import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
 import { ServiceSet, SERVER, parseTraceparentHeader, startExpress, startKoa } from './support/services'
 
@@ -42,7 +42,7 @@ afterAll(() => {
   httpDefinition.unpatch!(http)
 })
 
-const PROPAGATE: TraceweaveOptions<any> = { correlation: { propagate: ['session', 'user'] } }
+const PROPAGATE = { correlation: { propagate: ['session', 'user'] as const } }
 
 /** A plain `http.get` (instrumented, not traced by us), resolving with the body. */
 function plainGet(url: string): Promise<string> {
@@ -110,7 +110,7 @@ describe.each([
             res.json({ ok: true })
           })
         },
-        { user: (req: any) => req.headers['x-user'], ...PROPAGATE },
+        { user: (req: ExpressRequest) => req.header('x-user'), ...PROPAGATE },
       ),
     )
     const response = await fetch(`${gateway.url}/checkout`, {

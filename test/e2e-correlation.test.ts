@@ -11,6 +11,8 @@ import { context, propagation, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import axios from 'axios'
 import { traceAxios, traceFetch } from '@traceweave/client'
+import type { ExpressRequest } from '@traceweave/express'
+import type { KoaContext } from '@traceweave/koa'
 import { getSamplingStats, resetSamplingStats, type TraceweaveOptions } from '@traceweave/core'
 import { setupTracing, type MemoryTracingHandle, type SetupTracingOptions } from '@traceweave/node'
 import { createHmac } from 'node:crypto'
@@ -28,10 +30,11 @@ import {
 const services = new ServiceSet()
 let tracing: MemoryTracingHandle | undefined
 
-function startTracing(options: SetupTracingOptions = {}): MemoryTracingHandle {
-  tracing = setupTracing({ exporter: 'memory', flushOnExit: false, ...options })
+function startTracing(options: Pick<SetupTracingOptions, 'sampling'> = {}): MemoryTracingHandle {
+  const handle = setupTracing({ ...options, exporter: 'memory', flushOnExit: false })
+  tracing = handle
   resetSamplingStats()
-  return tracing
+  return handle
 }
 
 afterEach(async () => {
@@ -40,7 +43,7 @@ afterEach(async () => {
   tracing = undefined
 })
 
-const PROPAGATE: TraceweaveOptions<any> = { correlation: { propagate: ['session', 'user'] } }
+const PROPAGATE = { correlation: { propagate: ['session', 'user'] as const } }
 const HASH_KEY = 'correlation-test-key-0123456789'
 const hmac = (value: string) => createHmac('sha256', HASH_KEY).update(value).digest('hex')
 const SESSION = 'sess-7f3a9c'
@@ -79,9 +82,9 @@ interface Chain {
 async function startChain(
   client: () => GetJson,
   options: {
-    gateway?: TraceweaveOptions<any>
-    inventory?: TraceweaveOptions<any>
-    pricing?: TraceweaveOptions<any>
+    gateway?: TraceweaveOptions<ExpressRequest>
+    inventory?: TraceweaveOptions<KoaContext>
+    pricing?: TraceweaveOptions<ExpressRequest>
   } = {},
 ): Promise<Chain> {
   const pricing = services.add(
@@ -117,7 +120,7 @@ async function startChain(
           res.json({ stock: await gatewayClient(`${inventory.url}/stock/${req.params.sku}`) })
         })
       },
-      { user: (req: any) => req.headers['x-user'], ...(options.gateway ?? PROPAGATE) },
+      { user: (req: ExpressRequest) => req.header('x-user'), ...(options.gateway ?? PROPAGATE) },
     ),
   )
   return { gateway, inventory, pricing }
@@ -256,7 +259,7 @@ describe.each([
             res.json({ ok: true })
           })
         },
-        { user: (req: any) => req.headers['x-user'], ...PROPAGATE },
+        { user: (req: ExpressRequest) => req.header('x-user'), ...PROPAGATE },
       ),
     )
     await (
@@ -340,7 +343,7 @@ describe('merging with the application baggage', () => {
             res.json({ ok: true })
           })
         },
-        { user: (req: any) => req.headers['x-user'], ...PROPAGATE },
+        { user: (req: ExpressRequest) => req.header('x-user'), ...PROPAGATE },
       ),
     )
     await (await fetch(`${gateway.url}/checkout`, { headers: { 'x-user': USER } })).arrayBuffer()
