@@ -37,6 +37,10 @@ traceweave({ ignore: (req) => req.path })
 // @ts-expect-error a Koa context is not an Express request
 traceweave({ user: (ctx: Koa.Context) => ctx.get('x-user-id') })
 
+traceweave({ correlation: { propagate: ['session', 'user'] } })
+// @ts-expect-error correlation.propagate names 'session' and 'user' only
+traceweave({ correlation: { propagate: ['sessions'] } })
+
 // Both middlewares mount on an Express app.
 const app = express()
 app.use(traceweave())

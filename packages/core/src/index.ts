@@ -67,7 +67,16 @@ export type {
   SessionOptions,
   CaptureHeadersOptions,
   HashIdsOptions,
+  CorrelationOptions,
+  PropagatedCorrelationKind,
 } from './server/options'
+export {
+  BAGGAGE_SESSION_ID,
+  BAGGAGE_SESSION_OPERATION,
+  BAGGAGE_SESSION_OPERATION_NUMBER,
+  BAGGAGE_USER_ID,
+  BAGGAGE_HASHED_PROPERTY,
+} from './correlation/propagated'
 
 // on/off switch shared by setupTracing() and the middlewares
 export { isTracingDisabled, setTracingDisabled } from './internal/disabled'

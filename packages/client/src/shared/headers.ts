@@ -1,5 +1,6 @@
 import type { Context } from '@opentelemetry/api'
 import { getRequestState, injectContext } from '@traceweave/core'
+import { correlationBaggage } from '@traceweave/core/internal'
 import type { ClientSettings } from './options'
 
 /**
@@ -13,6 +14,7 @@ export interface OutgoingHeaders {
 }
 
 const DEFAULT_REQUEST_ID_HEADER = 'x-request-id'
+const BAGGAGE_HEADER = 'baggage'
 const NONE: OutgoingHeaders = Object.freeze({ replace: Object.freeze({}), ifAbsent: Object.freeze({}) })
 
 /**
@@ -26,13 +28,20 @@ export function outgoingHeaders(settings: ClientSettings, callContext: Context, 
   const replace: Record<string, string> = {}
   injectContext(replace, { context: callContext })
   const ifAbsent: Record<string, string> = {}
+  const state = getRequestState(callContext)
+  if (state === undefined) return { replace, ifAbsent }
   if (settings.requestIdHeader !== false) {
     // The ID travels under the header the request's middleware uses, unless the client names its own.
-    const state = getRequestState(callContext)
-    const requestId = state?.requestId
+    const requestId = state.requestId
     if (requestId !== undefined) {
-      ifAbsent[settings.requestIdHeader ?? state!.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER] = requestId
+      ifAbsent[settings.requestIdHeader ?? state.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER] = requestId
     }
+  }
+  // The middleware's `correlation.propagate`: session and user join the app's baggage, here only, so
+  // they reach `propagateTo` destinations and nothing else.
+  if (state.propagateCorrelation !== undefined) {
+    const baggage = correlationBaggage(state, replace[BAGGAGE_HEADER])
+    if (baggage !== undefined && baggage !== '') replace[BAGGAGE_HEADER] = baggage
   }
   return { replace, ifAbsent }
 }

@@ -1,4 +1,5 @@
 import { context, createContextKey, type Context, type Span } from '@opentelemetry/api'
+import type { CorrelationPropagation } from './propagated'
 
 /**
  * The one per-request record. The server lifecycle creates it at request start and keeps it in the
@@ -26,8 +27,22 @@ export interface RequestState {
   sessionOperation?: string
   /** 1 for the session's first request in this process, then 2, 3, ... */
   sessionOperationNumber?: number
-  /** Validated user ID, from the `user` option or `identifyUser()`. */
+  /** Validated user ID, from the `user` option or `identifyUser()`, or a trusted caller's baggage. */
   userId?: string
+  /**
+   * `userId` is an HMAC a trusted caller sent (`correlation.propagate` with `hashIds` upstream), not the
+   * ID itself: it is recorded as it is, and `sampling.users` compares it with the HMACs of its list.
+   */
+  userIdHashed?: boolean
+  /** `sessionId` is an HMAC a trusted caller sent: recorded as it is, never hashed again. */
+  sessionIdHashed?: boolean
+  /** The session operation's name came from a trusted caller: it stays as sent, not following the route. */
+  sessionOperationFromCaller?: boolean
+  /**
+   * @internal The middleware's `correlation.propagate`, when set: the traced clients add the session
+   * and user to the `baggage` of calls to `propagateTo` destinations.
+   */
+  propagateCorrelation?: CorrelationPropagation
   /** Route template once routing has matched it (`/users/:id`). */
   route?: string
   /**

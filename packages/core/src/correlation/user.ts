@@ -30,6 +30,7 @@ export function parseUserId(value: unknown): string | undefined {
  */
 export function applyUserId(state: RequestState, userId: string, attributeValue: string): void {
   state.userId = userId
+  if (state.userIdHashed === true) state.userIdHashed = false
   state.correlationAttributes[ATTR_USER_ID] = attributeValue
   forEachOpenSpan(state, (span) => span.setAttribute(ATTR_USER_ID, attributeValue))
 }

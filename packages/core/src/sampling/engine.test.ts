@@ -1,3 +1,4 @@
+import { createIdHasher } from '../correlation/hashing'
 import { SamplingEngine } from './engine'
 import { resolveSamplingOptions, type SamplingOptions } from './options'
 import { seededTraceIds } from './test-ids'
@@ -71,6 +72,36 @@ describe('decision order', () => {
     const sampler = engine({ ratio: 0, users: (id) => id.endsWith('@example.com') })
     expect(sampler.decideHere({ userId: 'a@example.com' }, '0'.repeat(14)).sampled).toBe(true)
     expect(sampler.decideHere({ userId: 'a@other.org' }, 'f'.repeat(14)).sampled).toBe(false)
+  })
+
+  it("a caller's HMAC of a user matches the list by HMAC with this service's hasher, never hashed again", () => {
+    const hasher = createIdHasher('0123456789abcdef', 'key')
+    const sampler = engine({ ratio: 0, users: ['alice'] })
+    const keep = sampler.decideHere({ userId: hasher('alice'), userIdHashedWith: hasher }, 'f'.repeat(14))
+    expect(keep).toMatchObject({ sampled: true, reason: 'user' })
+    // The HMAC itself is not a listed user, nor is the HMAC of the HMAC.
+    expect(
+      sampler.decideHere({ userId: hasher('bob'), userIdHashedWith: hasher }, 'f'.repeat(14)).sampled,
+    ).toBe(false)
+    expect(sampler.decideHere({ userId: hasher('alice') }, 'f'.repeat(14)).sampled).toBe(false)
+    // Without a hasher here (no hashIds), or with another key, an HMAC matches nothing.
+    expect(
+      sampler.decideHere({ userId: hasher('alice'), userIdHashedWith: null }, 'f'.repeat(14)).sampled,
+    ).toBe(false)
+    const other = createIdHasher('another-key-0123456', 'key')
+    expect(
+      sampler.decideHere({ userId: hasher('alice'), userIdHashedWith: other }, 'f'.repeat(14)).sampled,
+    ).toBe(false)
+  })
+
+  it('a user predicate is not asked about an HMAC (it expects raw IDs)', () => {
+    const hasher = createIdHasher('0123456789abcdef', 'key')
+    const seen: string[] = []
+    const sampler = engine({ ratio: 0, users: (id) => (seen.push(id), true) })
+    expect(
+      sampler.decideHere({ userId: hasher('a'), userIdHashedWith: hasher }, 'f'.repeat(14)).sampled,
+    ).toBe(false)
+    expect(seen).toEqual([])
   })
 
   it('rules match on method, path prefix (at a segment boundary) and header; the first match wins', () => {

@@ -1,3 +1,4 @@
+import type { IdHasher } from '../correlation/hashing'
 import { AdaptiveStates, type AdaptiveState } from './adaptive'
 import type { ResolvedSamplingOptions } from './options'
 import { TokenBucket } from './rate-limit'
@@ -33,6 +34,11 @@ export class SamplingEngine {
   private readonly ratioThreshold: Threshold | undefined
   private readonly adaptive: AdaptiveStates
   private readonly bucket: TokenBucket | undefined
+  /**
+   * HMACs of the `users` list, per hasher (one per middleware with `hashIds`), built at the first
+   * hashed user that hasher brings. Bound: the hashers are few and weakly held; each set is the list.
+   */
+  private readonly hashedUsers = new WeakMap<IdHasher, ReadonlySet<string>>()
 
   constructor(private readonly options: ResolvedSamplingOptions) {
     this.rules = compileRules(options.rules)
@@ -57,7 +63,8 @@ export class SamplingEngine {
 
   /** Steps 2-5, where this service makes the decision (a trace root, or an untrusted caller). */
   decideHere(input: SamplingInput, randomness: string): SamplingDecision {
-    if (input.userId !== undefined && this.options.users?.(input.userId) === true) return KEEP_BY_USER
+    if (input.userId !== undefined && this.isListedUser(input.userId, input.userIdHashedWith))
+      return KEEP_BY_USER
 
     for (const rule of this.rules) {
       if (!rule.matches(input)) continue
@@ -70,6 +77,19 @@ export class SamplingEngine {
     if (!this.bucket.tryTake()) return { sampled: false, reason: 'rateLimited', threshold: undefined }
     // While the limiter is refusing traces, the kept ones' probability is not the configured one.
     return this.bucket.isLimiting() ? { ...byDefault, threshold: undefined } : byDefault
+  }
+
+  /** Whether the user is in `sampling.users`; an HMAC from a caller is compared with the list's HMACs. */
+  private isListedUser(userId: string, hashedWith: IdHasher | null | undefined): boolean {
+    if (hashedWith === undefined) return this.options.users?.(userId) === true
+    const list = this.options.userList
+    if (hashedWith === null || list === undefined) return false
+    let hashes = this.hashedUsers.get(hashedWith)
+    if (hashes === undefined) {
+      hashes = new Set(list.map((user) => hashedWith(user)))
+      this.hashedUsers.set(hashedWith, hashes)
+    }
+    return hashes.has(userId)
   }
 
   private decideByDefault(input: SamplingInput, randomness: string): SamplingDecision {

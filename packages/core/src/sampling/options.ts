@@ -63,6 +63,8 @@ export interface ResolvedSamplingOptions {
   decide: 'start' | 'deferred'
   respectParent: boolean
   users: ((userId: string) => boolean) | undefined
+  /** The `users` array form (`undefined` for a function): what HMACs from callers are compared with. */
+  userList?: readonly string[]
   rules: readonly SamplingRule[]
   ratio: number
   targetPerSecond: number | undefined
@@ -156,6 +158,7 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
   rules.forEach((rule, index) => checkRule(rule, index, decide))
 
   let usersPredicate: ((userId: string) => boolean) | undefined
+  let userList: string[] | undefined
   if (typeof users === 'function') {
     usersPredicate = users
   } else if (Array.isArray(users)) {
@@ -165,6 +168,7 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
       allowed.add(user)
     })
     usersPredicate = allowed.size > 0 ? (userId) => allowed.has(userId) : undefined
+    if (allowed.size > 0) userList = [...allowed]
   } else if (users !== undefined) {
     throw new TypeError(`sampling.users must be an array of user IDs or a function (userId) => boolean`)
   }
@@ -173,6 +177,7 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
     decide,
     respectParent,
     users: usersPredicate,
+    userList,
     rules,
     ratio,
     targetPerSecond,

@@ -49,6 +49,9 @@ export function samplingInput(
       route: state.route,
       headers: state.headers,
       userId: state.userId,
+      // A hashed user that this service cannot hash itself (no hashIds) matches no list: null.
+      userIdHashedWith:
+        state.userIdHashed === true ? (state.propagateCorrelation?.hasher ?? null) : undefined,
     }
   }
   return {

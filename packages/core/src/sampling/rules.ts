@@ -1,3 +1,4 @@
+import type { IdHasher } from '../correlation/hashing'
 import type { SampleSpec, SamplingRule } from './options'
 import { probabilityToThreshold, type Threshold } from './threshold'
 
@@ -8,6 +9,11 @@ export interface SamplingInput {
   route?: string
   headers?: Readonly<Record<string, string | string[] | undefined>>
   userId?: string
+  /**
+   * `userId` is an HMAC from a trusted caller's baggage: the user list is compared by HMAC with this
+   * hasher (the middleware's `hashIds`), and a `users` function is not asked (it expects raw IDs).
+   */
+  userIdHashedWith?: IdHasher | null
 }
 
 /** A rule compiled once at setup: lowercased names, precomputed threshold. */

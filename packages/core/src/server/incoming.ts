@@ -6,6 +6,7 @@ import {
   type TextMapGetter,
 } from '@opentelemetry/api'
 import type { IncomingHttpHeaders } from 'node:http'
+import { withoutCorrelationBaggage } from '../correlation/propagated'
 import { extractContext } from '../propagation/carrier'
 import { getUntrustedParent } from '../propagation/trust'
 
@@ -32,7 +33,12 @@ const NODE_HEADERS_GETTER: TextMapGetter<IncomingHttpHeaders> = {
  */
 export function extractIncoming(headers: IncomingHttpHeaders, trusted: boolean): IncomingParent {
   if (trusted) {
-    const extracted = propagation.extract(ROOT_CONTEXT, headers, NODE_HEADERS_GETTER)
+    // Our correlation members reach the spans through the request record (when accepted), never the
+    // context's baggage, from where any propagator would forward them to any destination.
+    const extracted = withoutCorrelationBaggage(
+      propagation.extract(ROOT_CONTEXT, headers, NODE_HEADERS_GETTER),
+      headers,
+    )
     // Trusted by the middleware, but the registered propagator may still have refused the caller
     // (setupTracing({ propagation: { trustIncoming } })): then it kept the caller only for a link.
     return { context: extracted, link: getUntrustedParent(extracted) }

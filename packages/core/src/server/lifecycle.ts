@@ -17,6 +17,11 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { performance } from 'node:perf_hooks'
 import type { TLSSocket } from 'node:tls'
 import { resolveRequestId } from '../correlation/request-id'
+import {
+  readPropagatedCorrelation,
+  withoutCorrelationBaggage,
+  type PropagatedCorrelation,
+} from '../correlation/propagated'
 import { setRequestState, type RequestState } from '../correlation/request-state'
 import { parseSessionId, readCookie, SessionCounters } from '../correlation/session'
 import { trackOpenSpan } from '../correlation/span-processor'
@@ -46,7 +51,7 @@ import {
   TRACERESPONSE_HEADER,
 } from './attributes'
 import { isPeerTrusted, resolveClientAddress, type ProxyTrust } from './client-address'
-import { extractIncoming } from './incoming'
+import { extractIncoming, type IncomingParent } from './incoming'
 import { ServerMetrics } from './metrics'
 import { attachToStreams } from './stream-context'
 import {
@@ -208,12 +213,32 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       headers,
       correlationAttributes,
     }
-    this.readSession(state, headers, request, serverSpanName(method, undefined))
-    this.readUser(state, request)
-
     const tracer = this.tracers.current()
     const active = context.active()
     const existing = trace.getSpan(active)
+    const existingServer = tracer !== undefined && existing !== undefined && isServerSpan(existing)
+    const enrich = existingServer && options.existingServerSpan === 'enrich'
+    // The caller's context is read before the session and user, so a trusted caller's correlation
+    // (correlation.propagate) is known before the span starts and the sampler sees the request.
+    let incoming: IncomingParent | undefined
+    let trusted: boolean | undefined
+    if (tracer !== undefined && !existingServer) {
+      trusted = this.isTrusted(request)
+      incoming = extractIncoming(headers, trusted)
+    }
+    const correlation = options.correlation
+    if (correlation !== undefined) {
+      state.propagateCorrelation = correlation
+      // Trusted by the middleware's policy and, when we extracted, not refused by the propagator's.
+      if ((trusted ?? this.isTrusted(request)) && incoming?.link === undefined) {
+        const received = readPropagatedCorrelation(headers.baggage, correlation)
+        if (received !== undefined) this.applyPropagated(state, received, serverSpanName(method, undefined))
+      }
+    }
+    if (state.sessionId === undefined)
+      this.readSession(state, headers, request, serverSpanName(method, undefined))
+    if (state.userId === undefined) this.readUser(state, request)
+
     const scheme = schemeOf(req, proxy)
     let span: Span
     let requestContext: Context
@@ -225,26 +250,23 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       )
       span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
       requestContext = setRequestState(active, state)
-    } else if (existing !== undefined && isServerSpan(existing) && options.existingServerSpan === 'enrich') {
+    } else if (enrich) {
       // OpenTelemetry's http instrumentation opened the server span already: add to it, do not nest.
-      span = existing
-      requestContext = setRequestState(active, state)
+      span = existing!
+      requestContext = setRequestState(withoutCorrelationBaggage(active, headers), state)
       span.setAttributes(correlationAttributes)
       this.captureHeaders(span, options.captureRequestHeaders, headers)
     } else {
-      const nested = existing !== undefined && isServerSpan(existing)
-      const incoming = nested
-        ? { context: active, link: undefined }
-        : extractIncoming(headers, this.isTrusted(request))
+      const parent = incoming ?? { context: active, link: undefined }
       // The record is in the parent context already, so a sampler sees the request at span start.
-      requestContext = setRequestState(incoming.context, state)
+      requestContext = setRequestState(parent.context, state)
       const attributes = this.startAttributes(req, method, path, scheme, proxy)
       span = tracer.startSpan(
         serverSpanName(method, undefined),
         {
           kind: SpanKind.SERVER,
           attributes,
-          links: incoming.link === undefined ? undefined : [{ context: incoming.link }],
+          links: parent.link === undefined ? undefined : [{ context: parent.link }],
         },
         requestContext,
       )
@@ -350,6 +372,30 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     state.correlationAttributes[ATTR_USER_ID] = hasher === undefined ? userId : hasher(userId)
   }
 
+  /** A trusted caller's session and user, as sent: hashed here only if they are not HMACs already. */
+  private applyPropagated(state: RequestState, received: PropagatedCorrelation, operation: string): void {
+    const hasher = this.options.hasher
+    const attributes = state.correlationAttributes
+    if (received.sessionId !== undefined && received.sessionOperationNumber !== undefined) {
+      const hashed = received.sessionHashed === true
+      state.sessionId = received.sessionId
+      if (hashed) state.sessionIdHashed = true
+      if (received.sessionOperation !== undefined) state.sessionOperationFromCaller = true
+      state.sessionOperation = received.sessionOperation ?? operation
+      state.sessionOperationNumber = received.sessionOperationNumber
+      attributes[ATTR_SESSION_ID] =
+        hashed || hasher === undefined ? received.sessionId : hasher(received.sessionId)
+      attributes[ATTR_SESSION_OPERATION] = state.sessionOperation
+      attributes[ATTR_SESSION_OPERATION_NUMBER] = received.sessionOperationNumber
+    }
+    if (received.userId !== undefined) {
+      const hashed = received.userHashed === true
+      state.userId = received.userId
+      if (hashed) state.userIdHashed = true
+      attributes[ATTR_USER_ID] = hashed || hasher === undefined ? received.userId : hasher(received.userId)
+    }
+  }
+
   private startAttributes(
     req: IncomingMessage,
     method: string,
@@ -404,7 +450,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const name = serverSpanName(serverRequest.method, route)
     span.updateName(name)
     span.setAttribute(ATTR_HTTP_ROUTE, route)
-    if (state.sessionId !== undefined && followsSpanName) {
+    if (state.sessionId !== undefined && followsSpanName && state.sessionOperationFromCaller !== true) {
       state.sessionOperation = name
       state.correlationAttributes[ATTR_SESSION_OPERATION] = name
       span.setAttribute(ATTR_SESSION_OPERATION, name)

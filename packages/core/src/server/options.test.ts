@@ -49,6 +49,16 @@ describe('resolveServerOptions', () => {
     [{ existingServerSpan: 'replace' }, /existingServerSpan must be 'enrich' or 'nest'/],
     [{ traceResponse: 'yes' }, /traceResponse must be true or false/],
     [{ user: 'id' }, /user must be a function/],
+    [{ correlation: true }, /correlation must be an object/],
+    [
+      { correlation: { propagate: 'session' } },
+      /correlation.propagate must be an array of 'session', 'user', got string/,
+    ],
+    [
+      { correlation: { propagate: ['session', 'users'] } },
+      /correlation.propagate must be an array of 'session', 'user', got "users" in it/,
+    ],
+    [{ correlation: { send: ['user'] } }, /unknown option correlation.send; valid options: propagate/],
   ])('%p throws at setup', (options, message) => {
     expect(() => resolveServerOptions(options as never)).toThrow(message)
   })
@@ -64,6 +74,23 @@ describe('resolveServerOptions', () => {
       ['x-tenant', false],
       ['x-secret', true],
     ])
+  })
+
+  test('correlation is off by default and with an empty list; propagate compiles with the hasher', () => {
+    expect(resolveServerOptions().correlation).toBeUndefined()
+    expect(resolveServerOptions({ correlation: { propagate: [] } }).correlation).toBeUndefined()
+    expect(resolveServerOptions({ correlation: {} }).correlation).toBeUndefined()
+    expect(resolveServerOptions({ correlation: { propagate: ['user'] } }).correlation).toEqual({
+      session: false,
+      user: true,
+      hasher: undefined,
+    })
+    const hashed = resolveServerOptions({
+      correlation: { propagate: ['session', 'user'] },
+      hashIds: { key: '0123456789abcdef' },
+    })
+    expect(hashed.correlation).toMatchObject({ session: true, user: true })
+    expect(hashed.correlation!.hasher).toBe(hashed.hasher)
   })
 
   test('requestId: false compiles to no policy', () => {

@@ -6,6 +6,7 @@ import {
   REQUEST_ID_RULE,
   type RequestIdPolicy,
 } from '../correlation/request-id'
+import type { CorrelationPropagation } from '../correlation/propagated'
 import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_HEADER } from '../correlation/session'
 import { logger } from '../internal/diag'
 
@@ -71,6 +72,20 @@ export interface HashIdsOptions {
   key: string | Uint8Array
 }
 
+/** What a request's correlation may travel with: `'session'` (ID, operation name and number), `'user'`. */
+export type PropagatedCorrelationKind = 'session' | 'user'
+
+/** Session and user correlation across services, in W3C Baggage. */
+export interface CorrelationOptions {
+  /**
+   * Correlation that crosses services, both ways: the traced clients add it to the `baggage` header of
+   * calls to `propagateTo` destinations made while handling a request, and it is accepted from callers
+   * `trustIncoming` trusts (and ignored from the others). Values are HMACs marked `hashed` with
+   * `hashIds`, so a downstream never hashes them twice. Default: `[]` (nothing travels).
+   */
+  propagate?: readonly PropagatedCorrelationKind[]
+}
+
 /**
  * Options of `traceweave()` for Express and Koa. All optional; the defaults are listed on each field
  * and applied in one place ({@link resolveServerOptions}). Invalid values throw at setup.
@@ -90,6 +105,11 @@ export interface TraceweaveOptions<Request = unknown> {
   user?: (request: Request) => string | undefined
   /** Record HMACs of session and user IDs instead of the raw IDs. Default: off (raw IDs). */
   hashIds?: HashIdsOptions
+  /**
+   * Carry the session and user to downstream services and accept them from trusted callers, so every
+   * span of a request, in every service, has the same `session.*` and `user.id`. Default: off.
+   */
+  correlation?: CorrelationOptions
   /**
    * Continue the caller's trace (`true`, default), always start a new one linked to the caller
    * (`false`), or decide per request.
@@ -143,6 +163,8 @@ export interface ResolvedServerOptions<Request> {
   readonly sessionOperation: ((request: Request) => string | undefined) | undefined
   readonly user: ((request: Request) => string | undefined) | undefined
   readonly hasher: IdHasher | undefined
+  /** `undefined` when nothing is propagated (the default). */
+  readonly correlation: CorrelationPropagation | undefined
   readonly trustIncoming: boolean | ((request: Request) => boolean)
   readonly ignorePaths: ReadonlySet<string>
   readonly ignorePatterns: readonly RegExp[]
@@ -172,6 +194,7 @@ const OPTION_KEYS = new Set([
   'session',
   'user',
   'hashIds',
+  'correlation',
   'trustIncoming',
   'ignore',
   'captureHeaders',
@@ -185,6 +208,8 @@ const REQUEST_ID_KEYS = new Set(['header', 'accept', 'generate', 'echo'])
 const SESSION_KEYS = new Set(['header', 'cookie', 'from', 'maxSessions', 'operation'])
 const CAPTURE_KEYS = new Set(['request', 'response', 'redact'])
 const HASH_KEYS = new Set(['key'])
+const CORRELATION_KEYS = new Set(['propagate'])
+const PROPAGATED_KINDS: readonly PropagatedCorrelationKind[] = ['session', 'user']
 
 // RFC 9110 token: what a header name may be.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -206,6 +231,7 @@ export function resolveServerOptions<Request>(
     session,
     user,
     hashIds,
+    correlation,
     trustIncoming = true,
     ignore,
     captureHeaders,
@@ -219,9 +245,11 @@ export function resolveServerOptions<Request>(
   const requestIdPolicy = resolveRequestIdPolicy(requestId, requestIdHeader)
   const hasher = resolveHasher(hashIds)
   const sessionResolved = resolveSession(session)
+  const correlationResolved = resolveCorrelation(correlation, hasher)
   if (sessionResolved.source?.kind === 'cookie' && hasher === undefined) {
+    const sent = correlationResolved?.session === true ? ' and sent to downstream services in baggage' : ''
     logger.warn(
-      `session.cookie '${sessionResolved.source.name}' is recorded raw on spans; a session cookie is often a credential, set hashIds to record an HMAC instead`,
+      `session.cookie '${sessionResolved.source.name}' is recorded raw on spans${sent}; a session cookie is often a credential, set hashIds to record an HMAC instead`,
     )
   }
   if (user !== undefined && typeof user !== 'function') {
@@ -250,6 +278,7 @@ export function resolveServerOptions<Request>(
     sessionOperation: sessionResolved.operation,
     user,
     hasher,
+    correlation: correlationResolved,
     trustIncoming,
     ...ignoreResolved,
     ...capture,
@@ -328,6 +357,27 @@ function resolveHasher(hashIds: HashIdsOptions | undefined): IdHasher | undefine
   checkObject(hashIds, 'hashIds')
   checkKeys(hashIds, HASH_KEYS, 'hashIds')
   return createIdHasher(hashIds.key, 'hashIds.key')
+}
+
+function resolveCorrelation(
+  correlation: CorrelationOptions | undefined,
+  hasher: IdHasher | undefined,
+): CorrelationPropagation | undefined {
+  if (correlation === undefined) return undefined
+  checkObject(correlation, 'correlation')
+  checkKeys(correlation, CORRELATION_KEYS, 'correlation')
+  const { propagate = [] } = correlation
+  const valid = `an array of ${PROPAGATED_KINDS.map((kind) => `'${kind}'`).join(', ')}`
+  if (!Array.isArray(propagate)) {
+    throw new TypeError(`correlation.propagate must be ${valid}, got ${typeof propagate}`)
+  }
+  for (const kind of propagate as unknown[]) {
+    if (!PROPAGATED_KINDS.includes(kind as PropagatedCorrelationKind)) {
+      throw new RangeError(`correlation.propagate must be ${valid}, got ${JSON.stringify(kind)} in it`)
+    }
+  }
+  if (propagate.length === 0) return undefined
+  return Object.freeze({ session: propagate.includes('session'), user: propagate.includes('user'), hasher })
 }
 
 function resolveSession<Request>(session: SessionOptions<Request> | false | undefined): {
