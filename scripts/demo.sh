@@ -6,4 +6,4 @@ echo "installing (pnpm, from the lockfile)..."
 npx -y pnpm@10 install --frozen-lockfile --reporter=silent
 echo "building..."
 npx -y pnpm@10 run --silent build
-node examples/demo/run.mjs
+node examples/demo/run.mjs "$@"

@@ -83,7 +83,11 @@ describe('each example runs with its one command (--once), sends itself requests
     expect(listening).toBeDefined()
     expect(listening).not.toHaveProperty('trace_id')
     const ofRequest = lines.filter((line) => line['request.id'] === 'demo-7')
-    expect(ofRequest.map((line) => line.msg)).toEqual(['loading order', 'querying the database', 'order loaded'])
+    expect(ofRequest.map((line) => line.msg)).toEqual([
+      'loading order',
+      'querying the database',
+      'order loaded',
+    ])
     for (const line of ofRequest) {
       expect(line.trace_id).toMatch(/^[0-9a-f]{32}$/)
       expect(line.span_id).toMatch(/^[0-9a-f]{16}$/)

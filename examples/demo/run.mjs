@@ -210,7 +210,9 @@ async function main() {
     )
     statuses = await sendTraffic(gateway.url, progressLine(viewer))
     if (process.stdout.isTTY) process.stdout.write('\n')
-    const answers = await Promise.all(all.map(({ child }) => (child.send({ type: 'stats' }), reply(child, 'stats', 'exited'))))
+    const answers = await Promise.all(
+      all.map(({ child }) => (child.send({ type: 'stats' }), reply(child, 'stats', 'exited'))),
+    )
     all.forEach((service, i) => (stats[service.name] = answers[i]))
   } finally {
     await stopServices()
@@ -227,7 +229,9 @@ async function main() {
     else failures.push(`trace ${trace.traceId} did not join up: ${problems.join('; ')}`)
   }
   if (traces.length !== kept) {
-    failures.push(`gateway kept ${kept} traces but the viewer holds ${traces.length}: spans went to separate traces or were lost`)
+    failures.push(
+      `gateway kept ${kept} traces but the viewer holds ${traces.length}: spans went to separate traces or were lost`,
+    )
   }
   const partner = stats.partner.partner
   if (partner.traceHeadersSeen.length > 0) {
@@ -243,12 +247,17 @@ async function main() {
       joined.find((trace) => userOf(trace) !== ALWAYS_KEPT_USER),
   ].filter(Boolean)
   for (const trace of shown) {
-    const why = userOf(trace) === ALWAYS_KEPT_USER ? `${ALWAYS_KEPT_USER} is on the users allowlist` : 'kept by adaptive sampling'
+    const why =
+      userOf(trace) === ALWAYS_KEPT_USER
+        ? `${ALWAYS_KEPT_USER} is on the users allowlist`
+        : 'kept by adaptive sampling'
     console.log(`\n${why}:`)
     process.stdout.write(formatWaterfall(trace.spans, { color }))
   }
 
-  console.log('\nsampling decisions per service (one per request where the service decides; "parent" follows the gateway):')
+  console.log(
+    '\nsampling decisions per service (one per request where the service decides; "parent" follows the gateway):',
+  )
   console.log(samplingTable(stats))
   const statusText = [...statuses].map(([status, count]) => `${count}x ${status}`).join(', ')
   console.log(`\ncheckouts answered: ${statusText}`)
@@ -260,7 +269,8 @@ async function main() {
   )
   await viewer.writeHtml(htmlPath)
   console.log(`HTML report: ${htmlPath}`)
-  for (const failure of failures) console.error(`FAILED: ${failure}`)
+  for (const failure of failures.slice(0, 10)) console.error(`FAILED: ${failure}`)
+  if (failures.length > 10) console.error(`FAILED: ... and ${failures.length - 10} more`)
   console.log(`demo took ${((Date.now() - started) / 1000).toFixed(1)} s`)
   if (failures.length > 0 || joined.length === 0) process.exitCode = 1
 

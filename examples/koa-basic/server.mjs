@@ -43,7 +43,9 @@ app.use(router.routes())
 const server = app.listen(once ? 0 : Number(process.env.PORT ?? 3000), '127.0.0.1', async () => {
   const base = `http://127.0.0.1:${server.address().port}`
   if (!once) {
-    console.log(`koa-basic on ${base}: curl -H 'authorization: Bearer token-ada' -H 'x-session-id: s1' ${base}/profile`)
+    console.log(
+      `koa-basic on ${base}: curl -H 'authorization: Bearer token-ada' -H 'x-session-id: s1' ${base}/profile`,
+    )
     return
   }
   for (const token of ['token-ada', 'token-ada', 'nobody']) {
@@ -51,7 +53,9 @@ const server = app.listen(once ? 0 : Number(process.env.PORT ?? 3000), '127.0.0.
       headers: { authorization: `Bearer ${token}`, 'x-session-id': 'session-1' },
     })
     await response.arrayBuffer()
-    console.log(`GET /profile as ${token} -> ${response.status}, x-request-id ${response.headers.get('x-request-id')}`)
+    console.log(
+      `GET /profile as ${token} -> ${response.status}, x-request-id ${response.headers.get('x-request-id')}`,
+    )
   }
   server.close()
   await tracing.shutdown() // flushes the spans to the console

@@ -11,7 +11,8 @@ export function listen(handler, extraStats = () => ({})) {
     else console.log(`listening on http://127.0.0.1:${port}`)
   })
   process.on('message', (message) => {
-    if (message?.type === 'stats') process.send({ type: 'stats', sampling: getSamplingStats(), ...extraStats() })
+    if (message?.type === 'stats')
+      process.send({ type: 'stats', sampling: getSamplingStats(), ...extraStats() })
   })
   return server
 }
