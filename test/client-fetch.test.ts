@@ -18,7 +18,7 @@ import {
 } from '@opentelemetry/core'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { instrumentGlobalFetch, traceFetch } from '@traceweave/client'
-import { setRequestState } from '@traceweave/core'
+import { setRequestState, tracedRetry } from '@traceweave/core'
 import { closedPort, sendJson, startService, type TestService } from './support/http-services'
 import { ServiceSet, startExpress, startKoa, type RunningService } from './support/services'
 import { startTestTracing, type TestTracing } from './support/tracing'
@@ -329,6 +329,28 @@ describe('traceFetch: retries', () => {
       sendJson(res, 200, { attempt: calls })
     })
   }
+
+  it('a traced fetch inside tracedRetry reports the resends of the attempts before it (http.request.resend_count)', async () => {
+    const flaky = await flakyService(2)
+    const fetch = traceFetch(globalThis.fetch) // no client-side retry: tracedRetry does the resending
+    const body = await inSpan(() =>
+      tracedRetry(
+        async () => {
+          const response = await fetch(`${flaky.url}/charge`)
+          if (!response.ok) throw new Error(`status ${response.status}`)
+          return response.json()
+        },
+        { retries: 3, minTimeout: 1, name: 'charge' },
+      ),
+    )
+    expect(body).toEqual({ attempt: 3 })
+    const attempts = tracing.spans().filter((span) => span.name === 'charge attempt')
+    const clients = clientSpans()
+    expect(clients.map((span) => span.attributes['http.request.resend_count'])).toEqual([undefined, 1, 2])
+    clients.forEach((client, i) =>
+      expect(client.parentSpanContext?.spanId).toBe(attempts[i]!.spanContext().spanId),
+    )
+  })
 
   it('retries a flaky server and traces every attempt with its resend count', async () => {
     const flaky = await flakyService(2)

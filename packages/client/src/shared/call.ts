@@ -1,6 +1,12 @@
 import { context, trace, type Context, type Span } from '@opentelemetry/api'
 import { isTracingDisabled } from '@traceweave/core'
-import { failOpen, isTracingSuppressed, reportFailure, suppressTracing } from '@traceweave/core/internal'
+import {
+  failOpen,
+  isTracingSuppressed,
+  reportFailure,
+  resendsBefore,
+  suppressTracing,
+} from '@traceweave/core/internal'
 import { outgoingHeaders, type OutgoingHeaders } from './headers'
 import type { ClientSettings } from './options'
 import { endWithError, endWithStatus, startClientSpan } from './span'
@@ -41,7 +47,8 @@ export function sendTraced<R>(
   let send: () => PromiseLike<R>
   let callContext: Context
   try {
-    span = startClientSpan(settings, call.method, call.url, resendCount, parent)
+    // Inside a tracedRetry attempt, the attempts before it resent this request too.
+    span = startClientSpan(settings, call.method, call.url, resendCount + resendsBefore(parent), parent)
     const spanContext = span === undefined ? parent : trace.setSpan(parent, span)
     send = call.prepare(outgoingHeaders(settings, spanContext, call.url))
     callContext = settings.suppressNested ? suppressTracing(spanContext) : spanContext

@@ -1,6 +1,7 @@
 import { SpanKind, context, trace as traceApi, type Context, type Tracer } from '@opentelemetry/api'
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
 import { failSpan } from './trace'
+import { withRetryAttempt } from '../internal/retry-attempt'
 
 /** What the hooks of {@link tracedRetry} see about a failed attempt. Frozen. */
 export interface RetryContext {
@@ -147,7 +148,8 @@ export async function tracedRetry<T>(
         operationContext,
       )
       try {
-        const value = await runAttempt(fn, attemptNumber, traceApi.setSpan(operationContext, attempt))
+        const attemptContext = withRetryAttempt(traceApi.setSpan(operationContext, attempt), attemptNumber)
+        const value = await runAttempt(fn, attemptNumber, attemptContext)
         attempt.end()
         operation.setAttributes({
           'retry.total_attempts': attemptNumber,
