@@ -105,6 +105,24 @@ describe('buildWaterfall', () => {
       ],
     ])
   })
+  it('always highlights request, session and user on a server span, even when its parent has the same', () => {
+    const correlation = {
+      'request.id': 'r-1',
+      'session.id': 's-1',
+      'session.operation_number': 2,
+      'user.id': 'al',
+    }
+    const spans = [
+      span('1', undefined, 0, 10, { kind: 'client', attributes: correlation }),
+      span('2', '1', 1, 9, { kind: 'server', attributes: correlation }),
+      span('3', '2', 2, 8, { kind: 'internal', attributes: correlation }),
+    ]
+    expect(buildWaterfall(spans).rows.map((row) => row.highlights.map(([key]) => key))).toEqual([
+      ['request.id', 'session.id', 'session.operation_number', 'user.id'],
+      ['request.id', 'session.id', 'session.operation_number', 'user.id'],
+      [],
+    ])
+  })
 })
 
 describe('summarizeTrace', () => {
