@@ -23,12 +23,17 @@ const CORRELATION = {
 // More attributes than the old one-line format showed (8): correlation must not be crowded out.
 const NOISE = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`custom.k${i}`, i]))
 
-/** A request as a service records it: server span, a database call with a row parse inside, a render. */
+/**
+ * A request as a service records it: server span, a database call with a row parse inside, a render.
+ * Explicit times (ms): the SDK stamps starts from Date.now(), so siblings could tie and swap places.
+ */
 function request(parent = context.active()): void {
+  const t = Date.now()
   const server = tracer.startSpan(
     'GET /orders/:id',
     {
       kind: SpanKind.SERVER,
+      startTime: t,
       attributes: {
         ...NOISE,
         'http.request.method': 'GET',
@@ -39,12 +44,18 @@ function request(parent = context.active()): void {
     parent,
   )
   const inServer = trace.setSpan(parent, server)
-  const db = tracer.startSpan('SELECT orders', { kind: SpanKind.CLIENT, attributes: CORRELATION }, inServer)
-  tracer.startSpan('parse row', { attributes: CORRELATION }, trace.setSpan(inServer, db)).end()
-  db.end()
-  tracer.startSpan('render', { attributes: CORRELATION }, inServer).end()
+  const db = tracer.startSpan(
+    'SELECT orders',
+    { kind: SpanKind.CLIENT, attributes: CORRELATION, startTime: t + 1 },
+    inServer,
+  )
+  tracer
+    .startSpan('parse row', { attributes: CORRELATION, startTime: t + 2 }, trace.setSpan(inServer, db))
+    .end(t + 3)
+  db.end(t + 5)
+  tracer.startSpan('render', { attributes: CORRELATION, startTime: t + 6 }, inServer).end(t + 8)
   server.setStatus({ code: SpanStatusCode.ERROR, message: 'order service\nunavailable' })
-  server.end()
+  server.end(t + 10)
 }
 
 const rows = (text: string) => text.trimEnd().split('\n').slice(1)
@@ -66,7 +77,7 @@ describe('formatConsoleBatch', () => {
           .join(''),
       ),
     ).toEqual(['GET /orders/:id', '  SELECT orders', '    parse row', '  render'])
-    expect(text.endsWith('\n')).toBe(true)
+    expect(text.endsWith('\n\n')).toBe(true) // a blank line keeps the next batch's block apart
   })
 
   it('names the service on every row', () => {
@@ -125,14 +136,12 @@ describe('formatConsoleBatch', () => {
     )
     const lines = rows(text)
     expect(lines).toHaveLength(3)
-    expect(lines[0]).toMatch(
-      new RegExp(
-        `SELECT orders .*\\(continues trace ${traceId.slice(0, 8)}, parent ${serverId} in another batch\\)`,
-      ),
-    )
-    expect(lines[1]).toMatch(/ {2}shop {4}parse row /)
-    expect(lines[2]).toContain(`render`)
-    expect(lines[2]).toContain(`(continues trace ${traceId.slice(0, 8)}`)
+    // The SDK stamps starts from Date.now() (whole milliseconds): the two tops may tie, so find by name.
+    const note = `(continues trace ${traceId.slice(0, 8)}, parent ${serverId} in another batch)`
+    expect(lines.find((line) => line.includes('SELECT orders'))).toContain(note)
+    expect(lines.find((line) => line.includes('render'))).toContain(note)
+    const db = lines.findIndex((line) => line.includes('SELECT orders'))
+    expect(lines[db + 1]).toMatch(/ {2}shop {4}parse row /) // still under its parent, which is here
   })
 
   it('prints one block per trace of a mixed batch, each under its own root', () => {
@@ -154,7 +163,7 @@ describe('formatConsoleBatch', () => {
     expect(text.trimEnd().split('\n')).toHaveLength(2)
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/) // eslint-disable-line no-control-regex
     expect(text).toContain('evil [2J  name')
-    expect(text).toMatch(/user\.id="a ]0;x x{50,}\.\.\."\n$/)
+    expect(text).toMatch(/user\.id="a ]0;x x{50,}\.\.\."\n\n$/)
   })
 
   it('colours only when asked', () => {

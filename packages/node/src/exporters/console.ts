@@ -19,7 +19,7 @@ const MAX_NAME_WIDTH = 40
  * scale, the duration, the status and the correlation attributes (request ID, session and operation
  * number, user; always on server spans). A span whose parent is not in the batch is kept and marked:
  * `remote parent <id>` when the parent is in the calling process, else `continues trace <prefix>`
- * (its parent ended in an earlier batch, or ends in a later one).
+ * (its parent ended in an earlier batch, or ends in a later one). Each block ends with a blank line.
  *
  * @example
  * ```text
@@ -47,7 +47,8 @@ export function formatConsoleBatch(
             : `continues trace ${prefix}, parent ${span.parentSpanId ?? '?'} in another batch`,
       })
     })
-    .join('\n')
+    .map((block) => `${block}\n`) // a blank line after each trace: blocks of separate batches stay apart
+    .join('')
 }
 
 /**
