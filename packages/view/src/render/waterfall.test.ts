@@ -105,6 +105,7 @@ describe('buildWaterfall', () => {
       ],
     ])
   })
+
   it('always highlights request, session and user on a server span, even when its parent has the same', () => {
     const correlation = {
       'request.id': 'r-1',
@@ -121,6 +122,20 @@ describe('buildWaterfall', () => {
       ['request.id', 'session.id', 'session.operation_number', 'user.id'],
       ['request.id', 'session.id', 'session.operation_number', 'user.id'],
       [],
+    ])
+  })
+
+  it('leaves out session.operation where it only repeats the span name (its default)', () => {
+    const spans = [
+      span('1', undefined, 0, 10, { name: 'GET /a', attributes: { 'session.operation': 'GET /a' } }),
+      span('2', undefined, 0, 10, {
+        name: 'POST /graphql',
+        attributes: { 'session.operation': 'AddToCart' },
+      }),
+    ]
+    expect(buildWaterfall(spans).rows.map((row) => row.highlights)).toEqual([
+      [],
+      [['session.operation', 'AddToCart']],
     ])
   })
 })

@@ -202,6 +202,8 @@ function highlights(span: ViewSpan, parent: ViewSpan | undefined): Array<[string
   for (const key of CORRELATION_KEYS) {
     const value = span.attributes[key]
     if (value === undefined) continue
+    // session.operation defaults to the span name: repeating the name says nothing.
+    if (key === 'session.operation' && value === span.name) continue
     // A server span is where a request enters a service: it always names the request, session
     // and user, so that service's part of the trace reads on its own.
     const same = parent !== undefined && span.kind !== 'server' && sameValue(parent.attributes[key], value)
