@@ -53,8 +53,8 @@ function run(body: string, env: Record<string, string> = {}): Promise<Run> {
     stdout += chunk.toString()
     const now = performance.now()
     if (endedAt === undefined && stdout.includes('ENDED\n')) endedAt = now
-    if (printedAt === undefined && /^trace [0-9a-f]{32} /m.test(stdout.replace(/\u001b\[[0-9;]*m/g, '')))
-      printedAt = now
+    // the header's `trace` is bold when coloured: ESC [ 1 m before it
+    if (printedAt === undefined && /^(\S+\[1m)?trace [0-9a-f]{32} /m.test(stdout)) printedAt = now
   })
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   return new Promise((done) =>
