@@ -194,6 +194,18 @@ describe('resolveConfig: defaults and the environment', () => {
     expect(resolve({}).batch.maxQueueSize).toBe(2048)
   })
 
+  it('exports the console within 200 ms by default; batch.scheduledDelayMillis and OTEL_BSP_SCHEDULE_DELAY still win', () => {
+    expect(resolve({ exporter: 'console' }).batch.scheduledDelayMillis).toBe(200)
+    expect(resolve({ exporter: 'otlp' }).batch.scheduledDelayMillis).toBe(5000)
+    expect(
+      resolve({ exporter: 'console', batch: { scheduledDelayMillis: 1000 } }).batch.scheduledDelayMillis,
+    ).toBe(1000)
+    process.env.OTEL_TRACES_EXPORTER = 'console'
+    expect(resolve({}).batch.scheduledDelayMillis).toBe(200)
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '3000'
+    expect(resolve({}).batch.scheduledDelayMillis).toBe(3000)
+  })
+
   it('reads OTEL_TRACES_EXPORTER case-insensitively, defaulting to otlp', () => {
     process.env.OTEL_TRACES_EXPORTER = ' Console '
     expect(resolve({}).exporter.kind).toBe('console')

@@ -43,7 +43,10 @@ export interface BatchOptions {
   maxQueueSize?: number
   /** Most spans per export call, at most `maxQueueSize`. Default: `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, else 512. */
   maxExportBatchSize?: number
-  /** Delay between two scheduled exports. Default: `OTEL_BSP_SCHEDULE_DELAY`, else 5000 ms. */
+  /**
+   * Delay between two scheduled exports. Default: `OTEL_BSP_SCHEDULE_DELAY`, else 5000 ms (200 ms
+   * for the `'console'` exporter, so a request prints about when it ends).
+   */
   scheduledDelayMillis?: number
   /** How long one export may run before it is abandoned. Default: `OTEL_BSP_EXPORT_TIMEOUT`, else 30000 ms. */
   exportTimeoutMillis?: number
@@ -193,6 +196,7 @@ export const DEFAULTS = {
   maxQueueSize: 2048,
   maxExportBatchSize: 512,
   scheduledDelayMillis: 5000,
+  consoleScheduledDelayMillis: 200,
   exportTimeoutMillis: 30000,
   memoryMaxSpans: 10000,
   flushOnExit: true,
@@ -233,12 +237,15 @@ export function resolveConfig(options: SetupTracingOptions | undefined): Resolve
   checkKeys('options', options, OPTION_KEYS)
 
   const disabled = optionalBoolean('disabled', options.disabled) ?? isDisabledByEnv()
+  const serviceName = optionalString('serviceName', options.serviceName)
+  const resourceAttributes = resolveResourceAttributes(options.resourceAttributes)
+  const exporter = resolveExporter(options)
   return {
     disabled,
-    serviceName: optionalString('serviceName', options.serviceName),
-    resourceAttributes: resolveResourceAttributes(options.resourceAttributes),
-    exporter: resolveExporter(options),
-    batch: resolveBatch(options.batch),
+    serviceName,
+    resourceAttributes,
+    exporter,
+    batch: resolveBatch(options.batch, exporter.kind),
     propagators: resolvePropagatorOption(options.propagators),
     sampling: resolveSampling(options),
     sampler: resolveSampler(options.sampler),
@@ -388,15 +395,23 @@ const BATCH_LIMITS: Record<keyof BatchOptions, { min: number; integer?: boolean 
   exportTimeoutMillis: { min: 1 },
 }
 
-function resolveBatch(batch: BatchOptions | undefined): Required<BatchOptions> {
+function resolveBatch(
+  batch: BatchOptions | undefined,
+  exporter: ExporterConfig['kind'],
+): Required<BatchOptions> {
   if (batch !== undefined) {
     checkObject('batch', batch)
     checkKeys('batch', batch, new Set(Object.keys(BATCH_ENV)))
   }
+  // A person reads the console exporter while making the request: a short delay, unless set.
+  const fallback = (key: keyof BatchOptions): number =>
+    key === 'scheduledDelayMillis' && exporter === 'console'
+      ? DEFAULTS.consoleScheduledDelayMillis
+      : DEFAULTS[key]
   const pick = (key: keyof BatchOptions): number =>
     optionalNumber(`batch.${key}`, batch?.[key], BATCH_LIMITS[key]) ??
     numberFromEnv(BATCH_ENV[key], BATCH_LIMITS[key]) ??
-    DEFAULTS[key]
+    fallback(key)
   const resolved = {
     maxQueueSize: pick('maxQueueSize'),
     maxExportBatchSize: pick('maxExportBatchSize'),

@@ -35,6 +35,19 @@ describe('formatWaterfall', () => {
     expect(text).toContain('(parent 000000000000dead missing)')
   })
 
+  it('lets a caller that prints part of a trace say where an absent parent is (orphanNote, rootlessNote)', () => {
+    const text = formatWaterfall([span('2', 'dead', 0, 10)], {
+      barWidth: 4,
+      orphanNote: (orphan) => `parent ${orphan.parentSpanId} printed earlier`,
+      rootlessNote: 'continued',
+    })
+    expect(text).toContain('  continued\n')
+    expect(text).toContain('(parent 000000000000dead printed earlier)')
+    expect(text).not.toContain('missing')
+    const quiet = formatWaterfall([span('2', 'dead', 0, 10)], { rootlessNote: '' })
+    expect(quiet.split('\n')[0]).toMatch(/1 service$/)
+  })
+
   it('writes no escape sequence without colour, even from a hostile span name or attribute', () => {
     const hostile = span('1', undefined, 0, 1, {
       name: 'evil\u001b[2J\nname',

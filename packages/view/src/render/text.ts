@@ -9,6 +9,14 @@ export interface TextOptions {
   barWidth?: number
   /** Longest span name (with its indentation) before it is cut. Default 48. */
   maxNameWidth?: number
+  /**
+   * What a row whose parent is not among the spans says, in brackets. Default `parent <id> missing`
+   * (the viewer holds whole traces, so that parent never arrived). A caller that prints part of a
+   * trace at a time (the console exporter, batch by batch) says where the parent is instead.
+   */
+  orphanNote?: (span: ViewSpan) => string
+  /** What the header says when no span of the trace is its root. Default `root span missing`; `''`: nothing. */
+  rootlessNote?: string
 }
 
 const ANSI = {
@@ -63,7 +71,13 @@ export function formatDuration(ms: number): string {
  */
 export function formatWaterfall(spans: readonly ViewSpan[] | Waterfall, options: TextOptions = {}): string {
   const waterfall = Array.isArray(spans) ? buildWaterfall(spans) : (spans as Waterfall)
-  const { color = false, barWidth = 32, maxNameWidth = 48 } = options
+  const {
+    color = false,
+    barWidth = 32,
+    maxNameWidth = 48,
+    orphanNote,
+    rootlessNote = 'root span missing',
+  } = options
   const paint = (code: string, text: string): string =>
     color && text !== '' ? `${code}${text}${ANSI.reset}` : text
   const rows = waterfall.rows
@@ -86,7 +100,7 @@ export function formatWaterfall(spans: readonly ViewSpan[] | Waterfall, options:
     plural(services.length, 'service'),
   ]
   if (summary.errorCount > 0) header.push(paint(ANSI.red, plural(summary.errorCount, 'error')))
-  if (!summary.hasRoot) header.push(paint(ANSI.yellow, 'root span missing'))
+  if (!summary.hasRoot && rootlessNote !== '') header.push(paint(ANSI.yellow, oneLine(rootlessNote, 80)))
   const lines = [header.join('  ')]
 
   rows.forEach((row, index) => {
@@ -99,8 +113,12 @@ export function formatWaterfall(spans: readonly ViewSpan[] | Waterfall, options:
       formatStatus(row, paint),
     ]
     const extras = row.highlights.map(([key, value]) => `${key}=${quoteIfNeeded(value)}`)
-    if (row.orphan)
-      extras.unshift(paint(ANSI.yellow, `(parent ${oneLine(row.span.parentSpanId ?? '?', 32)} missing)`))
+    if (row.orphan) {
+      const note = orphanNote
+        ? oneLine(orphanNote(row.span), 120)
+        : `parent ${oneLine(row.span.parentSpanId ?? '?', 32)} missing`
+      extras.unshift(paint(ANSI.yellow, `(${note})`))
+    }
     if (extras.length > 0) parts.push(extras.join(' '))
     lines.push(`  ${parts.join('  ')}`.trimEnd())
   })

@@ -105,6 +105,39 @@ describe('buildWaterfall', () => {
       ],
     ])
   })
+
+  it('always highlights request, session and user on a server span, even when its parent has the same', () => {
+    const correlation = {
+      'request.id': 'r-1',
+      'session.id': 's-1',
+      'session.operation_number': 2,
+      'user.id': 'al',
+    }
+    const spans = [
+      span('1', undefined, 0, 10, { kind: 'client', attributes: correlation }),
+      span('2', '1', 1, 9, { kind: 'server', attributes: correlation }),
+      span('3', '2', 2, 8, { kind: 'internal', attributes: correlation }),
+    ]
+    expect(buildWaterfall(spans).rows.map((row) => row.highlights.map(([key]) => key))).toEqual([
+      ['request.id', 'session.id', 'session.operation_number', 'user.id'],
+      ['request.id', 'session.id', 'session.operation_number', 'user.id'],
+      [],
+    ])
+  })
+
+  it('leaves out session.operation where it only repeats the span name (its default)', () => {
+    const spans = [
+      span('1', undefined, 0, 10, { name: 'GET /a', attributes: { 'session.operation': 'GET /a' } }),
+      span('2', undefined, 0, 10, {
+        name: 'POST /graphql',
+        attributes: { 'session.operation': 'AddToCart' },
+      }),
+    ]
+    expect(buildWaterfall(spans).rows.map((row) => row.highlights)).toEqual([
+      [],
+      [['session.operation', 'AddToCart']],
+    ])
+  })
 })
 
 describe('summarizeTrace', () => {

@@ -51,7 +51,10 @@ export interface TraceSummary {
   status: 'ok' | 'error'
 }
 
-/** Attributes traceweave writes that identify a request; shown where they first appear or change. */
+/**
+ * Attributes traceweave writes that identify a request; shown where they first appear or change,
+ * and always on server spans.
+ */
 export const CORRELATION_KEYS = [
   'request.id',
   'session.id',
@@ -199,7 +202,11 @@ function highlights(span: ViewSpan, parent: ViewSpan | undefined): Array<[string
   for (const key of CORRELATION_KEYS) {
     const value = span.attributes[key]
     if (value === undefined) continue
-    const same = parent !== undefined && sameValue(parent.attributes[key], value)
+    // session.operation defaults to the span name: repeating the name says nothing.
+    if (key === 'session.operation' && value === span.name) continue
+    // A server span is where a request enters a service: it always names the request, session
+    // and user, so that service's part of the trace reads on its own.
+    const same = parent !== undefined && span.kind !== 'server' && sameValue(parent.attributes[key], value)
     if (!same) out.push([key, formatValue(value)])
   }
   for (const key of HIGHLIGHT_KEYS) {
