@@ -1,6 +1,6 @@
 import { INVALID_SPAN_CONTEXT, context, isSpanContextValid, trace, type Tracer } from '@opentelemetry/api'
 import { tracedRetry, type RetryContext } from '@traceweave/core'
-import { failOpen, reportFailure } from '@traceweave/core/internal'
+import { failOpen, reportFailure, withOuterRetryAttempt } from '@traceweave/core/internal'
 import { readHeader } from './headers'
 import type { ClientSettings, HttpRetryOptions } from './options'
 import type { Transport } from './call'
@@ -125,7 +125,8 @@ async function retryAttempts<R>(
   signal: AbortSignal | undefined,
   attemptSignal: AbortSignal | undefined,
 ): Promise<R> {
-  const parentSpan = trace.getSpanContext(context.active())
+  const outer = context.active()
+  const parentSpan = trace.getSpanContext(outer)
   const traced = settings.startRootSpans || (parentSpan !== undefined && isSpanContextValid(parentSpan))
 
   let attempted = false
@@ -145,7 +146,10 @@ async function retryAttempts<R>(
         release()
         let result: R
         try {
-          result = await attempt(attemptNumber - 1, attemptSignal)
+          // Our own resends are counted by `attemptNumber`; only a caller's tracedRetry adds to them.
+          result = await context.with(withOuterRetryAttempt(context.active(), outer), () =>
+            attempt(attemptNumber - 1, attemptSignal),
+          )
         } catch (error) {
           failed = { error }
           throw error

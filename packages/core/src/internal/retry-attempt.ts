@@ -17,3 +17,14 @@ export function resendsBefore(ctx: Context): number {
   const attemptNumber = ctx.getValue(RETRY_ATTEMPT_KEY)
   return typeof attemptNumber === 'number' && attemptNumber > 1 ? attemptNumber - 1 : 0
 }
+
+/**
+ * `ctx` with the retry attempt of `outer` (none when `outer` has none): a client that retries with
+ * {@link tracedRetry} itself counts its own resends, so its attempts see only the caller's attempt.
+ */
+export function withOuterRetryAttempt(ctx: Context, outer: Context): Context {
+  const attemptNumber = outer.getValue(RETRY_ATTEMPT_KEY)
+  return attemptNumber === undefined
+    ? ctx.deleteValue(RETRY_ATTEMPT_KEY)
+    : ctx.setValue(RETRY_ATTEMPT_KEY, attemptNumber)
+}
