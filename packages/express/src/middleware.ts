@@ -2,6 +2,7 @@ import {
   createServerLifecycle,
   type ProxyTrust,
   type ServerAdapter,
+  type ServerLifecycle,
   type ServerRequest,
   type TraceweaveOptions,
 } from '@traceweave/core'
@@ -37,10 +38,20 @@ const TRUST_NONE: ProxyTrust = { trust: false }
 export function traceweave(options: TraceweaveOptions<ExpressRequest> = {}): ExpressMiddleware {
   const lifecycle = createServerLifecycle(options, EXPRESS_ADAPTER)
   return function traceweaveMiddleware(req: ExpressRequest, res: ExpressResponse, next: ExpressNext): void {
+    if (typeof next !== 'function') return passThroughKoa(lifecycle, res)
     const serverRequest = lifecycle.start(req, res, req, proxyTrustOf(req))
     if (serverRequest === undefined) return next()
     lifecycle.run(serverRequest, next)
   }
+}
+
+/**
+ * Mounted in a Koa app, Koa calls us as (ctx, next): `res` is Koa's `next`. Say so once, then let the
+ * request go on untraced, returning Koa's promise so the chain still waits for the downstream middleware.
+ */
+function passThroughKoa(lifecycle: ServerLifecycle<ExpressRequest>, koaNext: unknown): void {
+  lifecycle.calledByWrongFramework()
+  if (typeof koaNext === 'function') return (koaNext as () => void)()
 }
 
 /**

@@ -26,7 +26,7 @@ import { setRequestState, type RequestState } from '../correlation/request-state
 import { parseSessionId, readCookie, SessionCounters } from '../correlation/session'
 import { trackOpenSpan } from '../correlation/span-processor'
 import { applyUserId, ATTR_USER_ID, parseUserId } from '../correlation/user'
-import { warnOnce } from '../internal/diag'
+import { logger, warnOnce } from '../internal/diag'
 import { isTracingDisabled } from '../internal/disabled'
 import { failOpen, reportFailure } from '../internal/guard'
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
@@ -61,6 +61,7 @@ import {
   type TraceweaveOptions,
 } from './options'
 import { registerServerRequest } from './registry'
+import { serverOf, watchMount, type MountWatch } from './response-observer'
 import type { ServerAdapter, ServerLifecycle, ServerRequest } from './types'
 
 const ACCESS_CONTROL_EXPOSE_HEADERS = 'access-control-expose-headers'
@@ -91,6 +92,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   private readonly tracers = new TracerSource()
   private readonly exposeNames: readonly string[]
   private readonly bindStreams: boolean
+  private readonly mount: MountWatch
 
   constructor(
     private readonly options: ResolvedServerOptions<Request>,
@@ -100,6 +102,18 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     this.bindStreams = options.bindStreams ?? adapter.bindStreams ?? true
     const echoed = options.requestId?.echo === true ? [options.requestId.header] : []
     this.exposeNames = options.traceResponse ? [...echoed, TRACERESPONSE_HEADER] : echoed
+    this.mount = watchMount(adapter.framework)
+  }
+
+  calledByWrongFramework(): void {
+    this.mount.sawRequest(undefined)
+    const [ours, theirs] = this.adapter.framework === 'koa' ? ['koa', 'express'] : ['express', 'koa']
+    const call = ours === 'koa' ? '(req, res, next)' : '(ctx, next)'
+    logger.error(
+      `traceweave() from @traceweave/${ours} was called as ${call}: this is a ${theirs === 'koa' ? 'Koa' : 'Express'} app. ` +
+        `Import it from @traceweave/${theirs} instead (import { traceweave } from '@traceweave/${theirs}'); ` +
+        'until then requests pass through untraced',
+    )
   }
 
   start(
@@ -108,6 +122,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     request: Request,
     proxy: ProxyTrust,
   ): ServerRequest<Request> | undefined {
+    if (!this.mount.settled) this.mount.sawRequest(serverOf(req))
     // try/catch rather than failOpen's closure: this runs on every request.
     try {
       return this.startRequest(req, res, request, proxy)
