@@ -24,9 +24,9 @@ const LEVELS: Record<string, number> = { none: 0, error: 1, warn: 2, info: 3, de
 const RANK: Record<Level, number> = { error: 1, warn: 2, info: 3, debug: 4 }
 const DEFAULT_LEVEL = LEVELS.info!
 const PREFIX = 'traceweave: '
-// Messages are built from a bounded set of causes (call sites, hosts up to their own bound); the cap
-// only guards against a caller that puts unbounded input into a message.
-const MAX_REMEMBERED = 1000
+// Messages are built from a bounded set of causes (call sites, hosts up to their own bound of 1000);
+// past this many, the oldest is forgotten (and could be told again), so memory stays bounded.
+const MAX_REMEMBERED = 4000
 const MAX_LINE_LENGTH = 1000
 
 const appLogger = diag.createComponentLogger({ namespace: 'traceweave' })
@@ -66,9 +66,16 @@ function report(level: Level, message: string, args: unknown[]): void {
   if (RANK[level] > threshold()) return
   const key = `${level} ${message}`
   if (reported.has(key)) return
-  if (reported.size >= MAX_REMEMBERED) return
-  reported.add(key)
+  remember(key)
   emit(level, message, args)
+}
+
+function remember(key: string): void {
+  if (reported.size >= MAX_REMEMBERED) {
+    const oldest = reported.values().next().value
+    if (oldest !== undefined) reported.delete(oldest)
+  }
+  reported.add(key)
 }
 
 function emit(level: Level, message: string, args: unknown[]): void {
@@ -118,7 +125,7 @@ export const logger: Reporter = {
 export function warnOnce(key: string, message: string, ...args: unknown[]): void {
   if (reported.has(`key ${key}`)) return
   if (RANK.warn > threshold()) return
-  reported.add(`key ${key}`)
+  remember(`key ${key}`)
   emit('warn', message, args)
 }
 
