@@ -261,7 +261,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     if (tracer === undefined) {
       warnOnce(
         'server.no-tracer',
-        'no TracerProvider is registered: traceweave passes requests through without spans (call setupTracing() first); request IDs still work',
+        'no TracerProvider is registered, so requests get no spans: call setupTracing() before building the app. Until then X-Request-Id is still read and echoed, but getRequestId() and the other helpers need setupTracing() (its context manager)',
       )
       span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
       requestContext = setRequestState(active, state)

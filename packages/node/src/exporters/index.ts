@@ -44,7 +44,7 @@ export function createExportPipeline(config: ExporterConfig, batch: BatchSetting
       return batched(createOtlpExporter(config.otlp, target), target, batch)
     }
     case 'instance':
-      return batched(config.exporter, { name: config.exporter.constructor?.name || 'your exporter' }, batch)
+      return batched(config.exporter, { name: exporterName(config.exporter) }, batch)
   }
 }
 
@@ -125,6 +125,11 @@ function createOtlpExporter(otlp: OtlpOptions, target: ExportTarget): SpanExport
   return otlpProtocolFromEnv() === 'http/json'
     ? new OTLPJsonTraceExporter(config)
     : new OTLPProtoTraceExporter(config)
+}
+
+function exporterName(exporter: SpanExporter): string {
+  const name = (exporter as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'your exporter'
 }
 
 function positiveNumber(raw: string | undefined): number | undefined {

@@ -100,6 +100,7 @@ export class WatchedExporter implements SpanExporter {
     this.stats.failedExports++
     const cause = this.describeFinalCause(result.error)
     this.stats.lastExportError = cause
+    logger.debug(`export to ${this.describeTarget()} failed`, result.error)
     this.announce(cause)
   }
 
