@@ -34,6 +34,8 @@ export interface ChildResult {
 export interface RunningChild {
   /** Resolves when stdout has a line equal to `line`. */
   printed(line: string): Promise<void>
+  /** Resolves with stderr once it has `count` complete lines (rejects if the child exits first). */
+  stderrLines(count: number): Promise<string[]>
   kill(signal: NodeJS.Signals): void
   exited: Promise<ChildResult>
 }
@@ -84,6 +86,18 @@ export function startScript(
         if (stdout.split('\n').includes(line)) return done()
         waiters.push([line, done])
         void exited.then(() => fail(new Error(`child exited before printing "${line}"; stderr:\n${stderr}`)))
+      }),
+    stderrLines: (count) =>
+      new Promise<string[]>((done, fail) => {
+        const check = (): boolean => {
+          const lines = stderr.split('\n').slice(0, -1)
+          if (lines.length < count) return false
+          done(lines)
+          return true
+        }
+        if (check()) return
+        child.stderr.on('data', check)
+        void exited.then(() => check() || fail(new Error(`child exited with stderr:\n${stderr}`)))
       }),
     kill: (signal) => child.kill(signal),
     exited,

@@ -131,7 +131,13 @@ export class WatchedExporter implements SpanExporter {
       return `exporting spans to ${where} failed (${cause}); spans are lost until it works`
     }
     const status = /^HTTP (\d{3})/.exec(cause)?.[1]
-    if (status?.startsWith('4')) {
+    if (status?.startsWith('5') || status === '429') {
+      return (
+        `cannot export spans to ${where}: ${cause} (the collector is overloaded or failing; see its logs); ` +
+        `spans are dropped until it accepts them`
+      )
+    }
+    if (status !== undefined) {
       return (
         `cannot export spans to ${where}: ${cause}. Check the URL (OTEL_EXPORTER_OTLP_ENDPOINT) and the headers ` +
         `it needs (OTEL_EXPORTER_OTLP_HEADERS, an API key?); spans are dropped until it accepts them`
