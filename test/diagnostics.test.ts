@@ -71,7 +71,8 @@ const DIAGNOSTICS: Diagnostic[] = [
   {
     cause: 'no TracerProvider (no setupTracing())',
     script: () => NO_PROVIDER_APP,
-    expected: 'traceweave: no TracerProvider is registered, so requests get no spans: call setupTracing() before building the app',
+    expected:
+      'traceweave: no TracerProvider is registered, so requests get no spans: call setupTracing() before building the app',
   },
   {
     cause: 'trace headers withheld from a host not in propagateTo',

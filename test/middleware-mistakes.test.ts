@@ -80,7 +80,9 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
 
   it('traceweave() mounted first: no warning, and every response has its request ID', async () => {
     const result = await runScript(app(framework, own(framework), 'first'))
-    expect(result.stdout).toBe('200 {"id":"0"} request-id:yes\n200 {"id":"1"} request-id:yes\nobserver:gone\n')
+    expect(result.stdout).toBe(
+      '200 {"id":"0"} request-id:yes\n200 {"id":"1"} request-id:yes\nobserver:gone\n',
+    )
     expect(result.stderr).toBe('')
   })
 
