@@ -108,7 +108,12 @@ function printTrace(traceId, traceSpans) {
 async function main() {
   const receiver = userCollector ? undefined : await startReceiver()
   const endpoint = userCollector ?? `http://127.0.0.1:${receiver.address().port}`
-  const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_EXPORTER: 'otlp' }
+  // The in-process receiver reads OTLP/JSON; a real collector takes the default, http/protobuf.
+  const otlp = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_TRACES_EXPORTER: 'otlp',
+    ...(userCollector ? {} : { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }),
+  }
   const services = []
   try {
     const partner = await startService('partner', {})
