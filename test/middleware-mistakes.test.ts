@@ -17,7 +17,12 @@ const isKoa = (framework: Framework) => framework.startsWith('koa')
  * An app of `framework` with one route, `/users/:id`, and `middleware` (an expression) mounted
  * `before` or after it; two requests, each printing its status, body and X-Request-Id.
  */
-function app(framework: Framework, middleware: string, position: 'first' | 'after routes'): string {
+function app(
+  framework: Framework,
+  middleware: string,
+  position: 'first' | 'after routes',
+  beforeRequests = '',
+): string {
   const build = isKoa(framework)
     ? `
 const Koa = require(M.${framework})
@@ -40,6 +45,7 @@ setupTracing({ exporter: 'none' })
 ${build}
 ${position === 'first' ? 'mountMiddleware(); mountRoutes()' : 'mountRoutes(); mountMiddleware()'}
 const server = app.listen(0, '127.0.0.1', async () => {
+  ${beforeRequests}
   for (let i = 0; i < 2; i++) {
     const res = await fetch('http://127.0.0.1:' + server.address().port + '/users/' + i)
     console.log(res.status + ' ' + (await res.text()) + ' request-id:' + (res.headers.get('x-request-id') ? 'yes' : 'no'))
@@ -80,6 +86,25 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
 
   it('traceweave() mounted first: no warning, and every response has its request ID', async () => {
     const result = await runScript(app(framework, own(framework), 'first'))
+    expect(result.stdout).toBe(
+      '200 {"id":"0"} request-id:yes\n200 {"id":"1"} request-id:yes\nobserver:gone\n',
+    )
+    expect(result.stderr).toBe('')
+  })
+
+  it('another server of the process answering first (a metrics endpoint, an app without traceweave()) is not mistaken for it', async () => {
+    const otherApp = isKoa(framework)
+      ? `const other = new Koa(); other.use((ctx) => { ctx.body = 'other' }); const otherServer = other.listen(0, '127.0.0.1')`
+      : `const other = express(); other.get('/', (req, res) => res.send('other')); const otherServer = other.listen(0, '127.0.0.1')`
+    const askOthers = `
+  const metrics = require('node:http').createServer((req, res) => res.end('metrics')).listen(0, '127.0.0.1')
+  await require('node:events').once(metrics, 'listening')
+  ${isKoa(framework) ? '' : otherApp + "\n  await require('node:events').once(otherServer, 'listening')"}
+  for (const s of [metrics${isKoa(framework) ? '' : ', otherServer'}]) {
+    await (await fetch('http://127.0.0.1:' + s.address().port + '/')).text()
+    s.close()
+  }`
+    const result = await runScript(app(framework, own(framework), 'first', askOthers))
     expect(result.stdout).toBe(
       '200 {"id":"0"} request-id:yes\n200 {"id":"1"} request-id:yes\nobserver:gone\n',
     )

@@ -17,11 +17,12 @@ export interface FinishedResponse {
 }
 
 /**
- * Watches one `traceweave()` middleware until it sees its first request. A finished response of a server
- * none of whose requests a traceweave() middleware has seen, while a middleware is mounted and waiting,
- * means the routes run before it: matched routes never reach a middleware mounted after them, so those
- * requests get no span and no request ID. That is reported once per process, naming the fix. Once every
- * middleware has seen a request, nothing is subscribed and requests pay nothing.
+ * Watches one `traceweave()` middleware until it sees its first request. A finished response of an
+ * Express or Koa app that mounts traceweave(), on a server none of whose requests a traceweave()
+ * middleware has seen, means the routes run before it: matched routes never reach a middleware mounted
+ * after them, so those requests get no span and no request ID. That is reported once per process,
+ * naming the fix. Once every middleware has seen a request, nothing is subscribed and requests pay
+ * nothing.
  */
 export interface MountWatch {
   /** The middleware saw a request (of `server`, when known). Call until `settled` is true. */
@@ -40,19 +41,86 @@ let warned = false
 function onResponseFinish(message: unknown): void {
   const { response, server } = message as FinishedResponse
   if (warned || waiting.size === 0 || server === undefined || seenServers.has(server)) return
+  const framework = frameworkWithTraceweave(server)
+  if (framework === undefined) {
+    // Not an app that mounts traceweave() (a metrics endpoint, a plain server): not our business, ever.
+    seenServers.add(server)
+    return
+  }
   warned = true
   stopListening()
-  const [first] = waiting
-  const name = first?.framework === 'koa' ? 'Koa' : 'Express'
   const mountedFirst =
-    first?.framework === 'koa'
+    framework === 'koa'
       ? 'app.use(traceweave()) before app.use(router.routes())'
       : 'app.use(traceweave()) before your routes'
   logger.warn(
     `traceweave() is mounted but has seen none of the requests of the server on ${describeServer(server)}, which just ` +
-      `answered one (status ${response.statusCode}): in this ${name} app the routes are mounted before traceweave(), so ` +
-      `they get no span and no X-Request-Id. Mount it first: ${mountedFirst}`,
+      `answered one (status ${response.statusCode}): in this ${framework === 'koa' ? 'Koa' : 'Express'} app the routes ` +
+      `are mounted before traceweave(), so they get no span and no X-Request-Id. Mount it first: ${mountedFirst}`,
   )
+}
+
+// Both adapters name their middleware function so.
+const MIDDLEWARE_NAME = 'traceweaveMiddleware'
+const MAX_ROUTER_DEPTH = 4
+
+/**
+ * Which framework's app this server runs, if that app mounts a traceweave() middleware waiting for its
+ * first request. An Express app is the server's request listener, so its router stack (sub-routers
+ * included) shows whether traceweave() is mounted. Koa's listener (`app.callback()`, named
+ * `handleRequest`) does not reveal the app, so a Koa server counts while a Koa middleware is waiting.
+ */
+function frameworkWithTraceweave(server: Server): 'express' | 'koa' | undefined {
+  let listeners: unknown[]
+  try {
+    listeners = server.listeners('request')
+  } catch {
+    return undefined
+  }
+  for (const listener of listeners) {
+    if (typeof listener !== 'function') continue
+    const stack = expressStack(listener)
+    if (stack !== undefined) {
+      if (hasMiddleware(stack, 0) && isWaiting('express')) return 'express'
+    } else if (listener.name === 'handleRequest' && isWaiting('koa')) {
+      return 'koa'
+    }
+  }
+  return undefined
+}
+
+function isWaiting(framework: string): boolean {
+  for (const entry of waiting) if (entry.framework === framework) return true
+  return false
+}
+
+interface Layer {
+  handle?: unknown
+}
+
+// Express 4 keeps the router at `app._router` (its `app.router` getter throws), Express 5 at `app.router`.
+function expressStack(app: unknown): Layer[] | undefined {
+  const candidate = app as { handle?: unknown; set?: unknown; _router?: { stack?: unknown } }
+  if (typeof candidate.handle !== 'function' || typeof candidate.set !== 'function') return undefined
+  try {
+    const router = candidate._router ?? (candidate as { router?: { stack?: unknown } }).router
+    return Array.isArray(router?.stack) ? (router.stack as Layer[]) : []
+  } catch {
+    return []
+  }
+}
+
+function hasMiddleware(stack: Layer[], depth: number): boolean {
+  for (const layer of stack) {
+    const handle = layer?.handle
+    if (typeof handle !== 'function') continue
+    if (handle.name === MIDDLEWARE_NAME) return true
+    const nested = (handle as { stack?: unknown }).stack
+    if (depth < MAX_ROUTER_DEPTH && Array.isArray(nested) && hasMiddleware(nested as Layer[], depth + 1)) {
+      return true
+    }
+  }
+  return false
 }
 
 function startListening(): void {
