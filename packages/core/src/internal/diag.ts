@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api'
+import { appHasDiagLogger } from './otel-globals'
 
 /**
  * traceweave's one reporter. Every warning and error of ours goes through it and reaches a person:
@@ -31,18 +32,6 @@ const MAX_LINE_LENGTH = 1000
 
 const appLogger = diag.createComponentLogger({ namespace: 'traceweave' })
 const reported = new Set<string>()
-
-/**
- * Whether the app installed a diag logger. The API has no getter for that, so this reads the API's
- * global registry (`Symbol.for('opentelemetry.js.api.1')`, where `diag.setLogger()` stores the
- * logger): the one place traceweave touches OpenTelemetry internals. A registry from an incompatible
- * major has another key, so it reads as "no logger" and we fall back to stderr.
- */
-export function appHasDiagLogger(): boolean {
-  const registry = (globalThis as Record<symbol, { diag?: unknown } | undefined>)[API_GLOBAL_KEY]
-  return registry?.diag !== undefined
-}
-const API_GLOBAL_KEY = Symbol.for('opentelemetry.js.api.1')
 
 let levelSource: string | undefined
 let levelRank = DEFAULT_LEVEL

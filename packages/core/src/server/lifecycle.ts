@@ -61,9 +61,11 @@ import {
   type TraceweaveOptions,
 } from './options'
 import { registerServerRequest } from './registry'
+import { runInRequestContext } from '../internal/fallback-context'
 import { serverOf, watchMount, type MountWatch } from './response-observer'
 import type { ServerAdapter, ServerLifecycle, ServerRequest } from './types'
 
+const withContext = <T>(ctx: Context, fn: () => T): T => context.with(ctx, fn)
 const ACCESS_CONTROL_EXPOSE_HEADERS = 'access-control-expose-headers'
 // Captured header values and the user agent are cut here: attributes are not a place for bulk data.
 const MAX_HEADER_ATTRIBUTE_LENGTH = 1024
@@ -133,7 +135,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   }
 
   run<T>(serverRequest: ServerRequest<Request>, fn: () => T): T {
-    return context.with(serverRequest.context, fn)
+    return runInRequestContext(serverRequest.context, fn, withContext)
   }
 
   routeKnown(serverRequest: ServerRequest<Request>, route: string): void {
@@ -261,7 +263,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     if (tracer === undefined) {
       warnOnce(
         'server.no-tracer',
-        'no TracerProvider is registered, so requests get no spans: call setupTracing() before building the app. Until then X-Request-Id is still read and echoed, but getRequestId() and the other helpers need setupTracing() (its context manager)',
+        'no TracerProvider is registered, so requests get no spans: call setupTracing() before building the app (request IDs still work)',
       )
       span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
       requestContext = setRequestState(active, state)
