@@ -23,7 +23,7 @@ beforeAll(async () => {
     if (!existsSync(path))
       throw new Error(`${path} is missing: these tests run the built packages; run pnpm build`)
   }
-  server = createServer((req, res) => res.end('ok'))
+  server = createServer((_req, res) => res.end('ok'))
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })
