@@ -111,6 +111,26 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(result.stderr).toBe('')
   })
 
+  if (!isKoa(framework)) {
+    it('an app whose traceweave() already saw requests, served anew per test (supertest), while another app waits: no warning', async () => {
+      // A second app, traceweave() mounted first, whose first request has not come yet.
+      const waitingApp = `const waiting = express(); waiting.use(expressAdapter.traceweave()); waiting.get('/', (req, res) => res.end())`
+      const freshServers = `
+  ${waitingApp}
+  for (let i = 0; i < 2; i++) {
+    const fresh = require('node:http').createServer(app).listen(0, '127.0.0.1')
+    await require('node:events').once(fresh, 'listening')
+    await (await fetch('http://127.0.0.1:' + fresh.address().port + '/users/9')).text()
+    fresh.close()
+  }`
+      const result = await runScript(app(framework, own(framework), 'first', freshServers))
+      expect(result.stdout).toBe(
+        '200 {"id":"0"} request-id:yes\n200 {"id":"1"} request-id:yes\nobserver:subscribed\n',
+      )
+      expect(result.stderr).toBe('')
+    })
+  }
+
   const [ours, theirs] = isKoa(framework) ? ['express', 'koa'] : ['koa', 'express']
   it(`the @traceweave/${ours} middleware in this app: requests go on, one error naming @traceweave/${theirs}`, async () => {
     const result = await runScript(app(framework, other(framework), 'first'))

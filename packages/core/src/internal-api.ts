@@ -15,3 +15,4 @@ export { SUPPRESS_TRACING_KEY, isTracingSuppressed, suppressTracing } from './in
 export { correlationBaggage } from './correlation/propagated'
 export { resetReported, type Reporter } from './internal/diag'
 export { appHasDiagLogger, hasContextManager } from './internal/otel-globals'
+export { tagMiddleware } from './server/response-observer'

@@ -6,6 +6,7 @@ import {
   type ServerRequest,
   type TraceweaveOptions,
 } from '@traceweave/core'
+import { tagMiddleware } from '@traceweave/core/internal'
 import { instrumentApp, readMountRoute, recordOf } from './routes'
 import type {
   ExpressErrorMiddleware,
@@ -37,12 +38,16 @@ const TRUST_NONE: ProxyTrust = { trust: false }
  */
 export function traceweave(options: TraceweaveOptions<ExpressRequest> = {}): ExpressMiddleware {
   const lifecycle = createServerLifecycle(options, EXPRESS_ADAPTER)
-  return function traceweaveMiddleware(req: ExpressRequest, res: ExpressResponse, next: ExpressNext): void {
+  return tagMiddleware(function traceweaveMiddleware(
+    req: ExpressRequest,
+    res: ExpressResponse,
+    next: ExpressNext,
+  ): void {
     if (typeof next !== 'function') return passThroughKoa(lifecycle, res)
     const serverRequest = lifecycle.start(req, res, req, proxyTrustOf(req))
     if (serverRequest === undefined) return next()
     lifecycle.run(serverRequest, next)
-  }
+  }, lifecycle)
 }
 
 /**

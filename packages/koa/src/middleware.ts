@@ -5,7 +5,7 @@ import {
   type ServerRequest,
   type TraceweaveOptions,
 } from '@traceweave/core'
-import { activeServerRequest } from '@traceweave/core/internal'
+import { activeServerRequest, tagMiddleware } from '@traceweave/core/internal'
 import type { KoaApplicationLike, KoaContext, KoaMiddleware, KoaNext } from './types'
 
 const TRUST_NONE: ProxyTrust = { trust: false }
@@ -87,7 +87,7 @@ function routeName(route: unknown): string | undefined {
 export function traceweave(options: TraceweaveOptions<KoaContext> = {}): KoaMiddleware {
   const lifecycle = createServerLifecycle(options, KOA_ADAPTER)
   // `...rest` keeps the declared arity at 2: mounted in Express by mistake, we are called (req, res, next).
-  return async function traceweaveMiddleware(
+  return tagMiddleware(async function traceweaveMiddleware(
     ctx: KoaContext,
     next: KoaNext,
     ...rest: unknown[]
@@ -109,7 +109,7 @@ export function traceweave(options: TraceweaveOptions<KoaContext> = {}): KoaMidd
       lifecycle.recordError(serverRequest, error)
       throw error
     }
-  }
+  }, lifecycle)
 }
 
 // @koa/router leaves the matched layer's full path (prefixes included) on the context.

@@ -62,7 +62,7 @@ import {
 } from './options'
 import { registerServerRequest } from './registry'
 import { runInRequestContext } from '../internal/fallback-context'
-import { serverOf, watchMount, type MountWatch } from './response-observer'
+import { registerMountWatch, serverOf, watchMount, type MountWatch } from './response-observer'
 import type { ServerAdapter, ServerLifecycle, ServerRequest } from './types'
 
 const withContext = <T>(ctx: Context, fn: () => T): T => context.with(ctx, fn)
@@ -105,6 +105,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const echoed = options.requestId?.echo === true ? [options.requestId.header] : []
     this.exposeNames = options.traceResponse ? [...echoed, TRACERESPONSE_HEADER] : echoed
     this.mount = watchMount(adapter.framework)
+    registerMountWatch(this, this.mount)
   }
 
   calledByWrongFramework(): void {

@@ -35,6 +35,8 @@ const waiting = new Set<{ framework: string }>()
 // Servers a traceweave() middleware has seen a request of: their unseen responses are deliberate (routes
 // mounted before traceweave on purpose, a health check) or come after a working setup, never a mistake.
 const seenServers = new WeakSet<object>()
+// Frameworks one of whose traceweave() middlewares has seen a request.
+const settledFrameworks = new Set<string>()
 let subscribed = false
 let warned = false
 
@@ -60,15 +62,33 @@ function onResponseFinish(message: unknown): void {
   )
 }
 
-// Both adapters name their middleware function so.
-const MIDDLEWARE_NAME = 'traceweaveMiddleware'
 const MAX_ROUTER_DEPTH = 4
+// On each middleware function an adapter returns: its watch, so an Express router stack tells whether
+// the app's own traceweave() is still waiting for its first request.
+const WATCH_KEY = Symbol('traceweave.mountWatch')
+const watchesByLifecycle = new WeakMap<object, MountWatch>()
+
+/** Called by the lifecycle that owns `watch`, so {@link tagMiddleware} can find it. */
+export function registerMountWatch(lifecycle: object, watch: MountWatch): void {
+  watchesByLifecycle.set(lifecycle, watch)
+}
 
 /**
- * Which framework's app this server runs, if that app mounts a traceweave() middleware waiting for its
- * first request. An Express app is the server's request listener, so its router stack (sub-routers
- * included) shows whether traceweave() is mounted. Koa's listener (`app.callback()`, named
- * `handleRequest`) does not reveal the app, so a Koa server counts while a Koa middleware is waiting.
+ * Marks `middleware` (what an adapter's `traceweave()` returns) as the middleware of `lifecycle`, so the
+ * observer recognises it in an Express app's router stack. Returns `middleware`.
+ */
+export function tagMiddleware<F extends object>(middleware: F, lifecycle: object): F {
+  const watch = watchesByLifecycle.get(lifecycle)
+  if (watch !== undefined) Object.defineProperty(middleware, WATCH_KEY, { value: watch })
+  return middleware
+}
+
+/**
+ * Which framework's app this server runs, if that app mounts a traceweave() middleware still waiting for
+ * its first request. An Express app is the server's request listener, so its router stack (sub-routers
+ * included) holds its traceweave() middleware. Koa's listener (`app.callback()`, named `handleRequest`)
+ * does not reveal the app, so a Koa server counts only while no Koa traceweave() of the process has seen a
+ * request yet (several Koa apps in one process, one of them mis-mounted, go unreported).
  */
 function frameworkWithTraceweave(server: Server): 'express' | 'koa' | undefined {
   let listeners: unknown[]
@@ -81,8 +101,8 @@ function frameworkWithTraceweave(server: Server): 'express' | 'koa' | undefined 
     if (typeof listener !== 'function') continue
     const stack = expressStack(listener)
     if (stack !== undefined) {
-      if (hasMiddleware(stack, 0) && isWaiting('express')) return 'express'
-    } else if (listener.name === 'handleRequest' && isWaiting('koa')) {
+      if (hasWaitingMiddleware(stack, 0)) return 'express'
+    } else if (listener.name === 'handleRequest' && isWaiting('koa') && !settledFrameworks.has('koa')) {
       return 'koa'
     }
   }
@@ -110,13 +130,18 @@ function expressStack(app: unknown): Layer[] | undefined {
   }
 }
 
-function hasMiddleware(stack: Layer[], depth: number): boolean {
+function hasWaitingMiddleware(stack: Layer[], depth: number): boolean {
   for (const layer of stack) {
     const handle = layer?.handle
     if (typeof handle !== 'function') continue
-    if (handle.name === MIDDLEWARE_NAME) return true
+    const watch = (handle as { [WATCH_KEY]?: MountWatch })[WATCH_KEY]
+    if (watch !== undefined && !watch.settled) return true
     const nested = (handle as { stack?: unknown }).stack
-    if (depth < MAX_ROUTER_DEPTH && Array.isArray(nested) && hasMiddleware(nested as Layer[], depth + 1)) {
+    if (
+      depth < MAX_ROUTER_DEPTH &&
+      Array.isArray(nested) &&
+      hasWaitingMiddleware(nested as Layer[], depth + 1)
+    ) {
       return true
     }
   }
@@ -146,6 +171,7 @@ export function watchMount(framework: string): MountWatch {
       if (server !== undefined) seenServers.add(server)
       if (watch.settled) return
       watch.settled = true
+      if (server !== undefined) settledFrameworks.add(framework)
       waiting.delete(entry)
       if (waiting.size === 0) stopListening()
     },
