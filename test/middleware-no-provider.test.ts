@@ -1,4 +1,7 @@
-/** Without a registered TracerProvider the middlewares pass requests through, warn once, keep request IDs. */
+/**
+ * Without a registered TracerProvider (and no context manager) the middlewares pass requests through,
+ * warn once, and keep request IDs: echoed, and returned by getRequestId() in the handlers.
+ */
 import { diag, DiagLogLevel } from '@opentelemetry/api'
 import request from 'supertest'
 import { buildApp, FRAMEWORKS } from './support/middleware-apps'
@@ -22,6 +25,8 @@ test('no provider: every framework passes requests through with request IDs, and
       const ok = await request(app).get('/users/1').set('x-request-id', 'keep-me').expect(200)
       expect(ok.headers['x-request-id']).toBe('keep-me')
       expect(ok.body.id).toBe('1')
+      // No context manager either (jest runs this file without setupTracing): getRequestId() still answers.
+      expect(ok.body.requestId).toBe('keep-me')
       const failed = await request(app).get('/fail').expect(500)
       expect(failed.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
     }

@@ -38,6 +38,7 @@ interface OtlpBody {
 let server: Server
 let base: string
 let received: Received[] = []
+let protobufBodies: Buffer[] = []
 let respond = true
 let onReceive: (() => void) | undefined
 let workDir: string
@@ -51,6 +52,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
+      if (req.headers['content-type'] === 'application/x-protobuf') {
+        protobufBodies.push(Buffer.concat(chunks))
+        onReceive?.()
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()
+        return
+      }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpBody
       received.push({
         path: req.url!,
@@ -73,6 +80,7 @@ afterAll(async () => {
 })
 beforeEach(() => {
   received = []
+  protobufBodies = []
   respond = true
   onReceive = undefined
 })
@@ -102,8 +110,9 @@ function runScript(body: string, env: Record<string, string> = {}): Child {
   const file = join(workDir, `child-${Math.random().toString(36).slice(2)}.cjs`)
   writeFileSync(file, `const { setupTracing } = require(${JSON.stringify(DIST)})\n${WATCHDOG}\n${body}\n`)
   const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
+  // The receiver below decodes JSON; the default protocol (http/protobuf) has its own test.
   const child = spawn(process.execPath, [file], {
-    env: { ...cleanEnv, ...env },
+    env: { ...cleanEnv, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -139,7 +148,7 @@ tracing.tracer.startActiveSpan('GET /orders/:id', { kind: 1 }, (span) => {
   span.end()
 })`
 
-async function runRequest(options: object, env: Record<string, string> = {}) {
+async function runRequest(options: object, env: Record<string, string> = {}, stderr = '') {
   const child = runScript(
     `const tracing = setupTracing(${JSON.stringify({ flushOnExit: false, ...options })})
 ${TRACE_A_REQUEST}
@@ -147,7 +156,7 @@ tracing.shutdown().then(() => console.log('done'))`,
     env,
   )
   const result = await child.exited
-  expect({ ...result, stderr: child.stderr() }).toEqual({ code: 0, signal: null, stderr: '' })
+  expect({ ...result, stderr: child.stderr() }).toEqual({ code: 0, signal: null, stderr })
   expect(child.stdout()).toBe('done\n')
 }
 
@@ -215,8 +224,29 @@ describe('the OTLP exporter, against a receiver on 127.0.0.1', () => {
   it('abandons a request after otlp.timeoutMillis, so shutdown() still completes', async () => {
     respond = false
     // Without the option the exporter would wait 10 s and the child would not print 'done' in time.
-    await runRequest({ exporter: 'otlp', otlp: { url: `${base}/v1/traces`, timeoutMillis: 200 } })
+    await runRequest(
+      { exporter: 'otlp', otlp: { url: `${base}/v1/traces`, timeoutMillis: 200 } },
+      {},
+      `traceweave: cannot export spans to ${base}/v1/traces: no answer within 200 ms (OTEL_EXPORTER_OTLP_TIMEOUT). ` +
+        "Start a collector there (or run `npx @traceweave/view` to see traces locally), set OTEL_EXPORTER_OTLP_ENDPOINT to yours, or use setupTracing({ exporter: 'console' }); spans are dropped until it answers\n",
+    )
     expect(spanNames()).toEqual(['GET /orders/:id', 'SELECT orders'])
+  })
+
+  it('sends http/protobuf by default (the OTLP default protocol), http/json when OTEL_EXPORTER_OTLP_PROTOCOL says so', async () => {
+    await runRequest(
+      { serviceName: 'proto-service' },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: base, OTEL_EXPORTER_OTLP_PROTOCOL: '' },
+    )
+    expect(received).toEqual([])
+    expect(protobufBodies).toHaveLength(1)
+    // Protobuf strings are their UTF-8 bytes: the names are in the body as sent.
+    const body = protobufBodies[0]!.toString('latin1')
+    for (const text of ['proto-service', 'GET /orders/:id', 'SELECT orders']) expect(body).toContain(text)
+
+    await runRequest({}, { OTEL_EXPORTER_OTLP_ENDPOINT: base, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })
+    expect(spanNames()).toEqual(['GET /orders/:id', 'SELECT orders'])
+    expect(protobufBodies).toHaveLength(1)
   })
 })
 

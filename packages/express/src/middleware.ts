@@ -2,9 +2,11 @@ import {
   createServerLifecycle,
   type ProxyTrust,
   type ServerAdapter,
+  type ServerLifecycle,
   type ServerRequest,
   type TraceweaveOptions,
 } from '@traceweave/core'
+import { tagMiddleware } from '@traceweave/core/internal'
 import { instrumentApp, readMountRoute, recordOf } from './routes'
 import type {
   ExpressErrorMiddleware,
@@ -36,11 +38,25 @@ const TRUST_NONE: ProxyTrust = { trust: false }
  */
 export function traceweave(options: TraceweaveOptions<ExpressRequest> = {}): ExpressMiddleware {
   const lifecycle = createServerLifecycle(options, EXPRESS_ADAPTER)
-  return function traceweaveMiddleware(req: ExpressRequest, res: ExpressResponse, next: ExpressNext): void {
+  return tagMiddleware(function traceweaveMiddleware(
+    req: ExpressRequest,
+    res: ExpressResponse,
+    next: ExpressNext,
+  ): void {
+    if (typeof next !== 'function') return passThroughKoa(lifecycle, res)
     const serverRequest = lifecycle.start(req, res, req, proxyTrustOf(req))
     if (serverRequest === undefined) return next()
     lifecycle.run(serverRequest, next)
-  }
+  }, lifecycle)
+}
+
+/**
+ * Mounted in a Koa app, Koa calls us as (ctx, next): `res` is Koa's `next`. Say so once, then let the
+ * request go on untraced, returning Koa's promise so the chain still waits for the downstream middleware.
+ */
+function passThroughKoa(lifecycle: ServerLifecycle<ExpressRequest>, koaNext: unknown): void {
+  lifecycle.calledByWrongFramework()
+  if (typeof koaNext === 'function') return (koaNext as () => void)()
 }
 
 /**

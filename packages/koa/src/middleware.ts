@@ -5,7 +5,7 @@ import {
   type ServerRequest,
   type TraceweaveOptions,
 } from '@traceweave/core'
-import { activeServerRequest } from '@traceweave/core/internal'
+import { activeServerRequest, tagMiddleware } from '@traceweave/core/internal'
 import type { KoaApplicationLike, KoaContext, KoaMiddleware, KoaNext } from './types'
 
 const TRUST_NONE: ProxyTrust = { trust: false }
@@ -86,7 +86,18 @@ function routeName(route: unknown): string | undefined {
  */
 export function traceweave(options: TraceweaveOptions<KoaContext> = {}): KoaMiddleware {
   const lifecycle = createServerLifecycle(options, KOA_ADAPTER)
-  return async function traceweaveMiddleware(ctx: KoaContext, next: KoaNext): Promise<void> {
+  // `...rest` keeps the declared arity at 2: mounted in Express by mistake, we are called (req, res, next).
+  return tagMiddleware(async function traceweaveMiddleware(
+    ctx: KoaContext,
+    next: KoaNext,
+    ...rest: unknown[]
+  ): Promise<void> {
+    if (typeof next !== 'function') {
+      // Express's next is the third argument: say so once, then let the request go on untraced.
+      lifecycle.calledByWrongFramework()
+      if (typeof rest[0] === 'function') (rest[0] as () => void)()
+      return
+    }
     const serverRequest = lifecycle.start(ctx.req, ctx.res, ctx, proxyTrustOf(ctx.app))
     if (serverRequest === undefined) {
       await next()
@@ -98,7 +109,7 @@ export function traceweave(options: TraceweaveOptions<KoaContext> = {}): KoaMidd
       lifecycle.recordError(serverRequest, error)
       throw error
     }
-  }
+  }, lifecycle)
 }
 
 // @koa/router leaves the matched layer's full path (prefixes included) on the context.

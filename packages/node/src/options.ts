@@ -12,7 +12,8 @@ import { PROPAGATOR_NAMES, type PropagatorName } from './propagators'
 export type ExporterName = 'memory' | 'console' | 'otlp' | 'none'
 
 /**
- * Where the OTLP exporter sends spans (JSON over HTTP). Each field beats its `OTEL_EXPORTER_OTLP_*` variable.
+ * Where the OTLP exporter sends spans (over HTTP, protobuf unless `OTEL_EXPORTER_OTLP_PROTOCOL=http/json`).
+ * Each field beats its `OTEL_EXPORTER_OTLP_*` variable.
  *
  * @example `setupTracing({ exporter: 'otlp', otlp: { url: 'https://otlp.example.com/v1/traces', headers: { 'x-api-key': key } } })`
  */
@@ -98,8 +99,8 @@ export interface SetupTracingOptions {
   resourceAttributes?: Attributes
   /**
    * Where finished spans go: `'memory'` (for tests: each span is stored as it ends, read them with
-   * `handle.memory`), `'console'` (one line per span, indented by parent), `'otlp'` (OTLP JSON over
-   * HTTP), `'none'`, or any `SpanExporter`. Default: `OTEL_TRACES_EXPORTER` (`otlp`, `console` or
+   * `handle.memory`), `'console'` (one line per span, indented by parent), `'otlp'` (OTLP over HTTP,
+   * protobuf by default), `'none'`, or any `SpanExporter`. Default: `OTEL_TRACES_EXPORTER` (`otlp`, `console` or
    * `none`), else `'otlp'`.
    */
   exporter?: ExporterName | SpanExporter

@@ -396,7 +396,12 @@ describe('disabled', () => {
     expect(propagation.fields()).toEqual([])
     expect(process.listenerCount('SIGTERM')).toBe(listeners)
     expect(tracing.memory!.getFinishedSpans()).toEqual([])
-    expect(tracing.stats()).toEqual({ droppedSpans: 0 })
+    expect(tracing.stats()).toEqual({
+      droppedSpans: 0,
+      exportedSpans: 0,
+      failedExports: 0,
+      lastExportError: undefined,
+    })
     await expect(tracing.provider.forceFlush()).resolves.toBeUndefined()
     await expect(tracing.forceFlush()).resolves.toBeUndefined()
     await expect(tracing.shutdown()).resolves.toBeUndefined()

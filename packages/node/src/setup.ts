@@ -19,7 +19,7 @@ import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { CorrelationSpanProcessor, TraceweaveSampler, setTracingDisabled } from '@traceweave/core'
 import { logger } from '@traceweave/core/internal'
-import { createExportPipeline } from './exporters'
+import { createExportPipeline, NO_EXPORT_STATS } from './exporters'
 import { MemorySpanExporter, type MemorySpans } from './exporters/memory'
 import { resolveConfig, type ResolvedConfig, type SetupTracingOptions } from './options'
 import { createPropagator } from './propagators'
@@ -50,6 +50,12 @@ export interface TracingStats {
    * memory exporter, because `memory.maxSpans` were stored). Only grows.
    */
   droppedSpans: number
+  /** Spans the exporter accepted (console, otlp or your exporter; 0 for memory and none). Only grows. */
+  exportedSpans: number
+  /** Export calls that failed; each lost its batch of spans. Only grows. */
+  failedExports: number
+  /** The cause of the latest failed export in words (`connection refused`, `HTTP 503`, ...), else `undefined`. */
+  lastExportError: string | undefined
 }
 
 /**
@@ -159,7 +165,19 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
     createPropagator(config.propagators, config.propagation.trustIncoming),
   )
   const removeSignalListeners = config.flushOnExit
-    ? installExitFlush({ flush: () => provider.forceFlush(), timeoutMillis: config.exitTimeoutMillis })
+    ? installExitFlush({
+        // The batch processor's flush does not wait for an export already running; the exit flush must.
+        flush: () => provider.forceFlush().then(() => pipeline.watched?.idle()),
+        timeoutMillis: config.exitTimeoutMillis,
+        onSlowFlush: (exitsAfter) => {
+          const watched = pipeline.watched
+          const cause = watched?.failingCause ? ` (failing: ${watched.failingCause})` : ''
+          logger.warn(
+            `waiting up to ${config.exitTimeoutMillis} ms to export the queued spans to ${watched?.describeTarget() ?? 'the exporter'}` +
+              `${cause}${exitsAfter ? '; press Ctrl-C again to exit now' : ''}`,
+          )
+        },
+      })
     : () => {}
   live = { disabled: false }
   setTracingDisabled(false)
@@ -172,7 +190,10 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
     memory: pipeline.memory,
     serviceName,
     disabled: false,
-    stats: () => ({ droppedSpans: pipeline.droppedSpans() }),
+    stats: () => ({
+      droppedSpans: pipeline.droppedSpans(),
+      ...(pipeline.watched?.stats ?? NO_EXPORT_STATS),
+    }),
     forceFlush: () => (stopping ? stopping : reportRejection('forceFlush', provider.forceFlush())),
     shutdown() {
       stopping ??= (() => {
@@ -279,7 +300,7 @@ function setupDisabled(config: ResolvedConfig): TracingHandle {
     memory: config.exporter.kind === 'memory' ? new MemorySpanExporter(1) : undefined,
     serviceName: undefined,
     disabled: true,
-    stats: () => ({ droppedSpans: 0 }),
+    stats: () => ({ droppedSpans: 0, ...NO_EXPORT_STATS }),
     forceFlush: () => done,
     shutdown() {
       if (live === state) {

@@ -8,7 +8,15 @@ export interface ExitFlushOptions {
   timeoutMillis: number
   /** Signals that trigger the flush. Default `['SIGTERM', 'SIGINT']`. */
   signals?: readonly NodeJS.Signals[]
+  /**
+   * Called once when a flush on exit is still running after a moment, so a person who pressed Ctrl-C
+   * learns what the process waits for. `exitsAfter`: we will exit when the flush ends (no app listener).
+   */
+  onSlowFlush?: (exitsAfter: boolean) => void
 }
+
+// A flush that ends within this is not worth a line; past it, a person waiting at Ctrl-C is told why.
+const SLOW_FLUSH_MILLIS = 300
 
 /**
  * Flushes on `SIGTERM`/`SIGINT` without taking the exit decision away from the app:
@@ -24,6 +32,7 @@ export function installExitFlush({
   flush,
   timeoutMillis,
   signals = ['SIGTERM', 'SIGINT'],
+  onSlowFlush,
 }: ExitFlushOptions): () => void {
   const listeners = new Map<NodeJS.Signals, () => void>()
   let flushing: Promise<void> | undefined
@@ -44,7 +53,7 @@ export function installExitFlush({
         reraise(signal)
         return
       }
-      flushing ??= flushWithin(flush, timeoutMillis, alone)
+      flushing ??= flushWithin(flush, timeoutMillis, alone, onSlowFlush)
       if (alone) void flushing.then(() => reraise(signal))
     }
     listeners.set(signal, onSignal)
@@ -53,8 +62,17 @@ export function installExitFlush({
   return remove
 }
 
-function flushWithin(flush: () => Promise<void>, timeoutMillis: number, keepAlive: boolean): Promise<void> {
+function flushWithin(
+  flush: () => Promise<void>,
+  timeoutMillis: number,
+  keepAlive: boolean,
+  onSlowFlush: ((exitsAfter: boolean) => void) | undefined,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined
+  const slow =
+    onSlowFlush && timeoutMillis > SLOW_FLUSH_MILLIS
+      ? setTimeout(() => onSlowFlush(keepAlive), SLOW_FLUSH_MILLIS).unref()
+      : undefined
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
       logger.warn(`flush on exit did not finish within ${timeoutMillis} ms; spans still pending are lost`)
@@ -66,5 +84,8 @@ function flushWithin(flush: () => Promise<void>, timeoutMillis: number, keepAliv
   const flushed = Promise.resolve()
     .then(flush)
     .catch((error: unknown) => logger.error('flush on exit failed', error))
-  return Promise.race([flushed, timeout]).finally(() => clearTimeout(timer))
+  return Promise.race([flushed, timeout]).finally(() => {
+    clearTimeout(timer)
+    clearTimeout(slow)
+  })
 }

@@ -1,5 +1,6 @@
 import { context, createContextKey, type Context, type Span } from '@opentelemetry/api'
 import type { CorrelationPropagation } from './propagated'
+import { fallbackContext } from '../internal/fallback-context'
 
 /**
  * The one per-request record. The server lifecycle creates it at request start and keeps it in the
@@ -63,9 +64,15 @@ export interface RequestState {
 
 const REQUEST_STATE_KEY = createContextKey('traceweave.request-state')
 
-/** The request record carried by `ctx` (the active context by default), if any. */
-export function getRequestState(ctx: Context = context.active()): RequestState | undefined {
-  return ctx.getValue(REQUEST_STATE_KEY) as RequestState | undefined
+/**
+ * The request record carried by `ctx` (the active context by default), if any. Without a registered
+ * context manager, the active context is always the root one; the request's context is then in
+ * traceweave's own store (see `runInRequestContext`).
+ */
+export function getRequestState(ctx?: Context): RequestState | undefined {
+  const state = (ctx ?? context.active()).getValue(REQUEST_STATE_KEY) as RequestState | undefined
+  if (state !== undefined || ctx !== undefined) return state
+  return fallbackContext()?.getValue(REQUEST_STATE_KEY) as RequestState | undefined
 }
 
 /** A context that carries `state` as the request record. */

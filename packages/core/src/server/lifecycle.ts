@@ -26,7 +26,7 @@ import { setRequestState, type RequestState } from '../correlation/request-state
 import { parseSessionId, readCookie, SessionCounters } from '../correlation/session'
 import { trackOpenSpan } from '../correlation/span-processor'
 import { applyUserId, ATTR_USER_ID, parseUserId } from '../correlation/user'
-import { warnOnce } from '../internal/diag'
+import { logger, warnOnce } from '../internal/diag'
 import { isTracingDisabled } from '../internal/disabled'
 import { failOpen, reportFailure } from '../internal/guard'
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
@@ -61,8 +61,11 @@ import {
   type TraceweaveOptions,
 } from './options'
 import { registerServerRequest } from './registry'
+import { runInRequestContext } from '../internal/fallback-context'
+import { registerMountWatch, serverOf, watchMount, type MountWatch } from './response-observer'
 import type { ServerAdapter, ServerLifecycle, ServerRequest } from './types'
 
+const withContext = <T>(ctx: Context, fn: () => T): T => context.with(ctx, fn)
 const ACCESS_CONTROL_EXPOSE_HEADERS = 'access-control-expose-headers'
 // Captured header values and the user agent are cut here: attributes are not a place for bulk data.
 const MAX_HEADER_ATTRIBUTE_LENGTH = 1024
@@ -91,6 +94,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   private readonly tracers = new TracerSource()
   private readonly exposeNames: readonly string[]
   private readonly bindStreams: boolean
+  private readonly mount: MountWatch
 
   constructor(
     private readonly options: ResolvedServerOptions<Request>,
@@ -100,6 +104,19 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     this.bindStreams = options.bindStreams ?? adapter.bindStreams ?? true
     const echoed = options.requestId?.echo === true ? [options.requestId.header] : []
     this.exposeNames = options.traceResponse ? [...echoed, TRACERESPONSE_HEADER] : echoed
+    this.mount = watchMount(adapter.framework)
+    registerMountWatch(this, this.mount)
+  }
+
+  calledByWrongFramework(): void {
+    this.mount.sawRequest(undefined)
+    const [ours, theirs] = this.adapter.framework === 'koa' ? ['koa', 'express'] : ['express', 'koa']
+    const call = ours === 'koa' ? '(req, res, next)' : '(ctx, next)'
+    logger.error(
+      `traceweave() from @traceweave/${ours} was called as ${call}: this is a ${theirs === 'koa' ? 'Koa' : 'Express'} app. ` +
+        `Import it from @traceweave/${theirs} instead (import { traceweave } from '@traceweave/${theirs}'); ` +
+        'until then requests pass through untraced',
+    )
   }
 
   start(
@@ -108,6 +125,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     request: Request,
     proxy: ProxyTrust,
   ): ServerRequest<Request> | undefined {
+    if (!this.mount.settled) this.mount.sawRequest(serverOf(req))
     // try/catch rather than failOpen's closure: this runs on every request.
     try {
       return this.startRequest(req, res, request, proxy)
@@ -118,7 +136,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   }
 
   run<T>(serverRequest: ServerRequest<Request>, fn: () => T): T {
-    return context.with(serverRequest.context, fn)
+    return runInRequestContext(serverRequest.context, fn, withContext)
   }
 
   routeKnown(serverRequest: ServerRequest<Request>, route: string): void {
@@ -246,7 +264,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     if (tracer === undefined) {
       warnOnce(
         'server.no-tracer',
-        'no TracerProvider is registered: traceweave passes requests through without spans (call setupTracing() first); request IDs still work',
+        'no TracerProvider is registered, so requests get no spans: call setupTracing() before building the app (request IDs still work)',
       )
       span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
       requestContext = setRequestState(active, state)

@@ -89,4 +89,9 @@ export interface ServerLifecycle<Request = unknown> {
   recordError(serverRequest: ServerRequest<Request>, error: unknown): void
   /** End: status, duration metric, span end. Called by the response's `close`; idempotent. */
   end(serverRequest: ServerRequest<Request>): void
+  /**
+   * The middleware was called the way the other framework calls middleware (Express's in a Koa app, or
+   * the reverse): reports it once, naming the right package. The adapter then passes the request on.
+   */
+  calledByWrongFramework(): void
 }

@@ -1,0 +1,129 @@
+/**
+ * Runs a CommonJS script in a new Node process against the built packages, as an app runs them, and
+ * collects what a person would see: stdout, stderr, the exit. For tests of what traceweave prints.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const PACKAGES = resolve(__dirname, '..', '..', 'packages')
+
+/** Absolute paths a child script can `require()`: the built packages and the test's framework aliases. */
+export const MODULES = {
+  node: join(PACKAGES, 'node', 'dist', 'index.js'),
+  core: join(PACKAGES, 'core', 'dist', 'index.js'),
+  express: join(PACKAGES, 'express', 'dist', 'index.js'),
+  koa: join(PACKAGES, 'koa', 'dist', 'index.js'),
+  client: join(PACKAGES, 'client', 'dist', 'index.js'),
+  api: require.resolve('@opentelemetry/api'),
+  express4: require.resolve('express4'),
+  express5: require.resolve('express5'),
+  koa2: require.resolve('koa2'),
+  koa3: require.resolve('koa3'),
+  router: require.resolve('@koa/router'),
+} as const
+
+export interface ChildResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+export interface RunningChild {
+  /** Resolves when stdout has a line equal to `line`. */
+  printed(line: string): Promise<void>
+  /** Resolves with stderr once it has `count` complete lines (rejects if the child exits first). */
+  stderrLines(count: number): Promise<string[]>
+  kill(signal: NodeJS.Signals): void
+  exited: Promise<ChildResult>
+}
+
+let workDir: string | undefined
+
+/** Removes the scripts written so far; call it in `afterAll`. */
+export function cleanUpChildScripts(): void {
+  if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true })
+  workDir = undefined
+}
+
+// Ends a child that hangs (a test that fails must not hold the suite for jest's whole timeout).
+const watchdog = (ms: number) =>
+  `setTimeout(() => { console.error('watchdog: still running after ${ms} ms'); process.exit(9) }, ${ms}).unref()`
+
+/**
+ * Starts `body` in a new Node process with `env` over a clean environment (no `OTEL_*` from the
+ * parent). `M` in the script holds {@link MODULES}.
+ */
+export function startScript(
+  body: string,
+  env: Record<string, string> = {},
+  watchdogMillis = 20000,
+): RunningChild {
+  workDir ??= mkdtempSync(join(tmpdir(), 'traceweave-child-'))
+  const file = join(workDir, `child-${Math.random().toString(36).slice(2)}.cjs`)
+  writeFileSync(file, `const M = ${JSON.stringify(MODULES)}\n${watchdog(watchdogMillis)}\n${body}\n`)
+  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
+  const child = spawn(process.execPath, [file], {
+    env: { ...cleanEnv, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  const waiters: Array<[string, () => void]> = []
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+    for (const [line, done] of waiters) if (stdout.split('\n').includes(line)) done()
+  })
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = new Promise<ChildResult>((done) =>
+    child.on('close', (code, signal) => done({ code, signal, stdout, stderr })),
+  )
+  return {
+    printed: (line) =>
+      new Promise<void>((done, fail) => {
+        if (stdout.split('\n').includes(line)) return done()
+        waiters.push([line, done])
+        void exited.then(() => fail(new Error(`child exited before printing "${line}"; stderr:\n${stderr}`)))
+      }),
+    stderrLines: (count) =>
+      new Promise<string[]>((done, fail) => {
+        const check = (): boolean => {
+          const lines = stderr.split('\n').slice(0, -1)
+          if (lines.length < count) return false
+          done(lines)
+          return true
+        }
+        if (check()) return
+        child.stderr.on('data', check)
+        void exited.then(() => check() || fail(new Error(`child exited with stderr:\n${stderr}`)))
+      }),
+    kill: (signal) => child.kill(signal),
+    exited,
+  }
+}
+
+/** Runs `body` to its end. */
+export function runScript(body: string, env: Record<string, string> = {}): Promise<ChildResult> {
+  return startScript(body, env).exited
+}
+
+/** The lines traceweave printed on stderr. */
+export function traceweaveLines(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line.startsWith('traceweave: '))
+}
+
+/**
+ * Script prelude that installs an app diag logger printing `APPLOG <level> <args>` on stdout, the way an
+ * app routes OpenTelemetry's diagnostics into its own logs.
+ */
+export const APP_DIAG_LOGGER = `
+{
+  const { diag, DiagLogLevel } = require(M.api)
+  const log = (level) => (...args) => console.log('APPLOG ' + level + ' ' + args.map(String).join(' '))
+  diag.setLogger(
+    { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug'), verbose: log('verbose') },
+    { logLevel: DiagLogLevel.INFO, suppressOverrideMessage: true },
+  )
+}`
