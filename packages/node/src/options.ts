@@ -120,7 +120,7 @@ export interface SetupTracingOptions {
   propagators?: PropagatorName[]
   /**
    * traceweave's per-request sampling: parent, users, rules, ratio or adaptive, rate limit, deferred
-   * decisions (see the README's Sampling section). Default: `OTEL_TRACES_SAMPLER` / `_ARG` mapped onto
+   * decisions (see docs/sampling.md). Default: `OTEL_TRACES_SAMPLER` / `_ARG` mapped onto
    * it, else parent-based, keep everything.
    */
   sampling?: SamplingOptions
