@@ -12,6 +12,7 @@ export type { RequestState } from './correlation/request-state'
 // helpers
 export { trace } from './helpers/trace'
 export type { TraceOptions } from './helpers/trace'
+export { withResources } from './helpers/resources'
 export { enrichSpan } from './helpers/enrich'
 export { getActiveTraceIds } from './helpers/trace-ids'
 export type { ActiveTraceIds } from './helpers/trace-ids'
@@ -61,6 +62,7 @@ export type { SpanProcessorLike } from './correlation/span-processor'
 export { createServerLifecycle } from './server/lifecycle'
 export type { ServerAdapter, ServerLifecycle, ServerRequest } from './server/types'
 export type { ProxyTrust } from './server/client-address'
+export type { ResourcesOption } from './server/resources'
 export type {
   TraceweaveOptions,
   RequestIdOptions,

@@ -63,9 +63,11 @@ import {
 import { registerServerRequest } from './registry'
 import { runInRequestContext } from '../internal/fallback-context'
 import { registerMountWatch, serverOf, watchMount, type MountWatch } from './response-observer'
+import { ServerResources } from './resources'
 import type { ServerAdapter, ServerLifecycle, ServerRequest } from './types'
 
 const withContext = <T>(ctx: Context, fn: () => T): T => context.with(ctx, fn)
+const runInContext = <T>(ctx: Context, fn: () => T): T => runInRequestContext(ctx, fn, withContext)
 const ACCESS_CONTROL_EXPOSE_HEADERS = 'access-control-expose-headers'
 // Captured header values and the user agent are cut here: attributes are not a place for bulk data.
 const MAX_HEADER_ATTRIBUTE_LENGTH = 1024
@@ -95,6 +97,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   private readonly exposeNames: readonly string[]
   private readonly bindStreams: boolean
   private readonly mount: MountWatch
+  private readonly resources: ServerResources
 
   constructor(
     private readonly options: ResolvedServerOptions<Request>,
@@ -102,6 +105,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   ) {
     this.sessions = new SessionCounters(options.maxSessions, options.hasher)
     this.bindStreams = options.bindStreams ?? adapter.bindStreams ?? true
+    this.resources = new ServerResources(options.resources)
     const echoed = options.requestId?.echo === true ? [options.requestId.header] : []
     this.exposeNames = options.traceResponse ? [...echoed, TRACERESPONSE_HEADER] : echoed
     this.mount = watchMount(adapter.framework)
@@ -136,7 +140,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   }
 
   run<T>(serverRequest: ServerRequest<Request>, fn: () => T): T {
-    return runInRequestContext(serverRequest.context, fn, withContext)
+    return this.resources.run(serverRequest, fn, runInContext)
   }
 
   routeKnown(serverRequest: ServerRequest<Request>, route: string): void {
@@ -188,6 +192,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     if (serverRequest.ended) return
     serverRequest.ended = true
     try {
+      this.resources.end(serverRequest)
       this.finish(serverRequest)
     } catch (error) {
       reportFailure('server.end', error)
@@ -309,6 +314,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       adapterState: undefined,
     }
     registerServerRequest(serverRequest)
+    this.resources.start(serverRequest)
     // CorrelationSpanProcessor (registered by setupTracing) copied the correlation attributes onto the
     // span as it started, and tracked it; without it, do both here. Either way, once per span.
     if (state.openSpans?.has(span) !== true) {

@@ -9,6 +9,7 @@ import {
 import type { CorrelationPropagation } from '../correlation/propagated'
 import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_HEADER } from '../correlation/session'
 import { logger } from '../internal/diag'
+import { resolveResourcesOption, type ResourcesOption } from './resources'
 
 /** Where the session ID comes from. Give at most one of `header`, `cookie`, `from`. */
 export interface SessionOptions<Request = unknown> {
@@ -139,6 +140,19 @@ export interface TraceweaveOptions<Request = unknown> {
    * `req`/`res` costs about 3 µs per request.
    */
   bindStreams?: boolean
+  /**
+   * Record resource figures on server spans of sampled requests (an unsampled request pays nothing;
+   * under `decide: 'deferred'` an undecided request is recorded, so it pays):
+   * - `true`: the PROCESS's CPU time, heap and external memory, event-loop utilization and requests
+   *   in flight while the request was open (`traceweave.process.*`; about 10 µs per request), plus
+   *   the latest `setupTracing({ resources })` sample (CPU percent, RSS).
+   * - `'attributed'`: the same, plus the request's own CPU time (`traceweave.request.cpu_us`): the
+   *   time the JS thread spent in callbacks of this request's async context. It enables an async hook
+   *   for the whole process, which makes every `await` and callback dearer (see the README), so it is
+   *   for debugging.
+   * Default `false`.
+   */
+  resources?: ResourcesOption
 }
 
 /** A header to capture: its lowercase name, the attribute it becomes, and whether it is redacted. */
@@ -177,6 +191,7 @@ export interface ResolvedServerOptions<Request> {
   readonly metrics: boolean
   /** `undefined`: the adapter's default. */
   readonly bindStreams: boolean | undefined
+  readonly resources: ResourcesOption
 }
 
 /** Header values that are always redacted when captured. */
@@ -203,6 +218,7 @@ const OPTION_KEYS = new Set([
   'existingServerSpan',
   'metrics',
   'bindStreams',
+  'resources',
 ])
 const REQUEST_ID_KEYS = new Set(['header', 'accept', 'generate', 'echo'])
 const SESSION_KEYS = new Set(['header', 'cookie', 'from', 'maxSessions', 'operation'])
@@ -240,6 +256,7 @@ export function resolveServerOptions<Request>(
     existingServerSpan = 'enrich',
     metrics = true,
     bindStreams,
+    resources,
   } = options
 
   const requestIdPolicy = resolveRequestIdPolicy(requestId, requestIdHeader)
@@ -287,6 +304,7 @@ export function resolveServerOptions<Request>(
     existingServerSpan,
     metrics,
     bindStreams,
+    resources: resolveResourcesOption(resources),
   }
 }
 

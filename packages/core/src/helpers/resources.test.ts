@@ -1,0 +1,153 @@
+import { context, trace as traceApi } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import {
+  AlwaysOffSampler,
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import {
+  ATTR_PROCESS_CPU_SYSTEM,
+  ATTR_PROCESS_CPU_USER,
+  ATTR_PROCESS_ELU,
+  ATTR_PROCESS_EXTERNAL_DELTA,
+  ATTR_PROCESS_HEAP_BEFORE,
+  ATTR_PROCESS_IN_FLIGHT_END,
+  ATTR_PROCESS_IN_FLIGHT_START,
+  requestEnded,
+  requestStarted,
+  withResources,
+} from './resources'
+import { trace } from './trace'
+
+const exporter = new InMemorySpanExporter()
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  traceApi.setGlobalTracerProvider(provider)
+})
+afterEach(() => exporter.reset())
+afterAll(async () => {
+  await provider.shutdown()
+  traceApi.disable()
+  context.disable()
+})
+
+const spanNamed = (name: string) => {
+  const found = exporter.getFinishedSpans().filter((span) => span.name === name)
+  expect(found).toHaveLength(1)
+  return found[0]!
+}
+
+function burnCpu(ms: number): number {
+  const until = Date.now() + ms
+  let x = 0
+  while (Date.now() < until) x += Math.sqrt(x + 1)
+  return x
+}
+
+describe('trace(name, fn, { resources: true })', () => {
+  it('records a CPU delta within 25% of what process.cpuUsage measured around it outside', () => {
+    const outsideStart = process.cpuUsage()
+    trace('cpu loop', () => burnCpu(300), { resources: true })
+    const outside = process.cpuUsage(outsideStart)
+    const attributes = spanNamed('cpu loop').attributes
+    const recorded = Number(attributes[ATTR_PROCESS_CPU_USER]) + Number(attributes[ATTR_PROCESS_CPU_SYSTEM])
+    const measured = outside.user + outside.system
+    expect(measured).toBeGreaterThan(50_000) // the loop did burn CPU, even on a loaded machine
+    expect(Math.abs(recorded - measured) / measured).toBeLessThan(0.25)
+  })
+
+  it('records an external-memory delta of at least 15 MB for a 16 MB Buffer allocated inside', () => {
+    let kept: Buffer | undefined
+    trace('allocate', () => (kept = Buffer.alloc(16 * 1024 * 1024, 1)), { resources: true })
+    expect(kept?.length).toBe(16 * 1024 * 1024)
+    const attributes = spanNamed('allocate').attributes
+    expect(Number(attributes[ATTR_PROCESS_EXTERNAL_DELTA])).toBeGreaterThanOrEqual(15 * 1024 * 1024)
+    expect(Number(attributes[ATTR_PROCESS_HEAP_BEFORE])).toBeGreaterThan(0)
+  })
+
+  it('records an event-loop utilization near 1 for a span around a blocking loop', async () => {
+    await nextTurn() // the loop is running, not in the middle of the test's first tick
+    await trace(
+      'blocking',
+      async () => {
+        await nextTurn()
+        burnCpu(200)
+      },
+      { resources: true },
+    )
+    expect(Number(spanNamed('blocking').attributes[ATTR_PROCESS_ELU])).toBeGreaterThan(0.9)
+  })
+
+  it('records a low event-loop utilization for a span that only waits', async () => {
+    await trace('waiting', () => new Promise((resolve) => setTimeout(resolve, 200)), { resources: true })
+    expect(Number(spanNamed('waiting').attributes[ATTR_PROCESS_ELU])).toBeLessThan(0.5)
+  })
+
+  it('records the requests in flight at start and end, so the overlap can be judged', async () => {
+    requestStarted()
+    try {
+      await trace(
+        'overlapping',
+        async () => {
+          requestStarted()
+          await nextTurn()
+        },
+        { resources: true },
+      )
+      const attributes = spanNamed('overlapping').attributes
+      expect(Number(attributes[ATTR_PROCESS_IN_FLIGHT_END])).toBe(
+        Number(attributes[ATTR_PROCESS_IN_FLIGHT_START]) + 1,
+      )
+    } finally {
+      requestEnded()
+      requestEnded()
+    }
+  })
+
+  it('records nothing without the option', () => {
+    trace('plain', () => burnCpu(1))
+    expect(spanNamed('plain').attributes[ATTR_PROCESS_CPU_USER]).toBeUndefined()
+  })
+
+  it('records on a span that fails too, and the error goes through unchanged', async () => {
+    const error = new Error('boom')
+    await expect(trace('failing', () => Promise.reject(error), { resources: true })).rejects.toBe(error)
+    expect(spanNamed('failing').attributes[ATTR_PROCESS_CPU_USER]).toEqual(expect.any(Number))
+  })
+})
+
+describe('withResources(fn)', () => {
+  it('records on the active span and returns what fn returned', async () => {
+    const result = await trace('outer', () => withResources(async () => burnCpu(20) * 0 + 7))
+    expect(result).toBe(7)
+    expect(Number(spanNamed('outer').attributes[ATTR_PROCESS_CPU_USER])).toBeGreaterThan(0)
+  })
+
+  it('just runs fn without an active span', () => {
+    expect(withResources(() => 'ran')).toBe('ran')
+  })
+
+  it('rethrows a synchronous error unchanged after recording', () => {
+    const error = new TypeError('bad')
+    expect(() =>
+      trace('sync failure', () =>
+        withResources(() => {
+          throw error
+        }),
+      ),
+    ).toThrow(error)
+    expect(spanNamed('sync failure').attributes[ATTR_PROCESS_ELU]).toEqual(expect.any(Number))
+  })
+
+  it('measures nothing for a span that is not recorded (an unsampled request pays nothing)', () => {
+    const unsampled = new BasicTracerProvider({ sampler: new AlwaysOffSampler() })
+    const span = unsampled.getTracer('t').startSpan('off')
+    const setAttributes = jest.spyOn(span, 'setAttributes')
+    context.with(traceApi.setSpan(context.active(), span), () => withResources(() => burnCpu(1)))
+    expect(setAttributes).not.toHaveBeenCalled()
+  })
+})
