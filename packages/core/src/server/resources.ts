@@ -88,11 +88,15 @@ export class ServerResources {
 
   /** Request end: the figures go on the span (before it ends); counted out in every case. */
   end(serverRequest: ServerRequest<unknown>): void {
-    requestEnded()
     const resources = (serverRequest as { resources?: RequestResources }).resources
-    if (resources === undefined) return
+    if (resources === undefined) {
+      requestEnded()
+      return
+    }
     const span = serverRequest.span
+    // Measured before this request is counted out: `requests_in_flight.end` includes it.
     finishMeasuring(span, resources.start)
+    requestEnded()
     try {
       const attributes = {}
       addProcessSample(attributes)
