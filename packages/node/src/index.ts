@@ -18,6 +18,7 @@ export type {
   MemoryOptions,
 } from './options'
 export type { PropagatorName } from './propagators'
+export type { ResourceSamplingOptions } from './resources/options'
 export type { MemorySpans } from './exporters/memory'
 
 /** SDK types that appear in our options and results, re-exported so users need not depend on the SDK. */

@@ -3,6 +3,11 @@ import type { Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-tr
 import { isDisabledByEnv, logger } from '@traceweave/core/internal'
 import type { SamplingOptions, TrustIncoming } from '@traceweave/core'
 import { PROPAGATOR_NAMES, type PropagatorName } from './propagators'
+import {
+  resolveResourceSampling,
+  type ResolvedResourceSampling,
+  type ResourceSamplingOptions,
+} from './resources/options'
 
 /**
  * The exporters `setupTracing()` knows by name.
@@ -150,6 +155,13 @@ export interface SetupTracingOptions {
   flushOnExit?: boolean
   /** Longest wait for that flush before the process is let go. Default 5000 ms. */
   exitTimeoutMillis?: number
+  /**
+   * Sample the process's CPU percent and RSS in the background with pidusage: `true` (every 5 s) or
+   * `{ sampleEveryMs }`. Exported as the gauges `process.cpu.utilization` and `process.memory.usage`
+   * when a MeterProvider is registered, and put on server spans of `traceweave({ resources })`. The
+   * timer is `unref`ed and stops on `shutdown()`. Default: off.
+   */
+  resources?: boolean | ResourceSamplingOptions
 }
 
 /**
@@ -190,6 +202,8 @@ export interface ResolvedConfig {
   spanProcessors: SpanProcessor[]
   flushOnExit: boolean
   exitTimeoutMillis: number
+  /** `undefined`: no background sampling. */
+  resources: ResolvedResourceSampling | undefined
 }
 
 export const DEFAULTS = {
@@ -221,6 +235,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set<keyof SetupTracingOptions>([
   'disabled',
   'flushOnExit',
   'exitTimeoutMillis',
+  'resources',
 ])
 const EXPORTER_NAMES: readonly ExporterName[] = ['memory', 'console', 'otlp', 'none']
 const ENV_EXPORTER_NAMES = ['otlp', 'console', 'none'] as const
@@ -257,6 +272,7 @@ export function resolveConfig(options: SetupTracingOptions | undefined): Resolve
     exitTimeoutMillis:
       optionalNumber('exitTimeoutMillis', options.exitTimeoutMillis, { min: 0 }) ??
       DEFAULTS.exitTimeoutMillis,
+    resources: resolveResourceSampling(options.resources),
   }
 }
 

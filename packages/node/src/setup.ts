@@ -26,6 +26,7 @@ import { createPropagator } from './propagators'
 import { createSampler } from './sampling'
 import { detectServiceName } from './service-name'
 import { installExitFlush } from './signals'
+import { startProcessSampler } from './resources/sampler'
 
 /**
  * The provider `setupTracing()` registered: an OpenTelemetry `TracerProvider` you can flush and shut down.
@@ -182,6 +183,7 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
   live = { disabled: false }
   setTracingDisabled(false)
   const state = live
+  const processSampler = config.resources === undefined ? undefined : startProcessSampler(config.resources)
 
   let stopping: Promise<void> | undefined
   return {
@@ -200,6 +202,7 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
         // Unregister first and synchronously: spans started from now on are no-ops, and a new
         // setupTracing() may run while the exporters are still draining.
         removeSignalListeners()
+        processSampler?.stop()
         unregister()
         if (live === state) {
           live = undefined
