@@ -3,7 +3,7 @@
 // side in one run. Prints a table and writes bench/RESULTS.md.
 //
 //   node bench/run.mjs [--rounds=5] [--requests=20000] [--warmup=3000] [--concurrency=16]
-//                      [--only=express|koa] [--no-write]
+//                      [--only=express|koa] [--variants=traceweave,resources,...] [--no-write]
 //   node bench/run.mjs --profile=express/traceweave [--requests=200000]
 //       runs one variant under `node --cpu-prof` and prints the top self-time frames.
 import { fork } from 'node:child_process'
@@ -20,7 +20,7 @@ const FRAMEWORKS = [
   { id: 'express', label: 'Express 5', version: 'express@5.3.0', bar: 15 },
   { id: 'koa', label: 'Koa 3', version: 'koa@3.2.1 + @koa/router@15.7.0', bar: 6 },
 ]
-const VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto']
+const ALL_VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto', 'resources', 'attributed']
 // What the developers' guide quotes for the same setup, to compare against (µs over bare).
 const GUIDE_REFERENCE = { express: { lean: 22, 'otel-auto': 54 }, koa: { lean: 9, 'otel-auto': 27 } }
 const SESSIONS = 64
@@ -28,6 +28,10 @@ const SESSIONS = 64
 const HARD_LIMIT_MS = 15 * 60_000
 
 const options = parseArgs(process.argv.slice(2))
+// --variants=a,b picks a subset (bare is always run: every figure is read against it).
+const VARIANTS = ALL_VARIANTS.filter(
+  (v) => v === 'bare' || options.variants === undefined || options.variants.includes(v),
+)
 const hardLimit = setTimeout(() => {
   console.error(`bench: still running after ${HARD_LIMIT_MS / 60_000} minutes; giving up`)
   process.exit(1)
@@ -197,6 +201,15 @@ function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
   for (const framework of frameworks) {
     const of = (variant) => servers.find((s) => s.framework === framework && s.variant === variant)
     const bare = median(of('bare').rounds.map((r) => r.cpuPerRequest))
+    // The resources variants are the traceweave one plus an option: their price is read against it.
+    const overTraceweave = (variant) => {
+      const base = of('traceweave')
+      if (base === undefined) return ''
+      const delta =
+        median(of(variant).rounds.map((r) => r.cpuPerRequest)) -
+        median(base.rounds.map((r) => r.cpuPerRequest))
+      return `${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`
+    }
     for (const variant of VARIANTS) {
       const rounds = of(variant).rounds
       const cpu = rounds.map((r) => r.cpuPerRequest)
@@ -217,8 +230,19 @@ function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
         variant === 'bare' ? '' : `x${(value / bare).toFixed(2)}`,
         String(Math.round(median(rounds.map((r) => r.requestsPerSecond)))),
         median(rounds.map((r) => r.spansPerRequest)).toFixed(2),
-        bar || (reference === undefined ? '' : `guide: +${reference}`),
+        bar ||
+          (reference !== undefined
+            ? `guide: +${reference}`
+            : variant === 'resources' || variant === 'attributed'
+              ? `${overTraceweave(variant)} over traceweave`
+              : ''),
       ])
+      if (variant === 'resources' || variant === 'attributed') {
+        verdicts.push(
+          `${framework.label}: resources: ${variant === 'resources' ? 'true' : "'attributed'"} costs ` +
+            `${overTraceweave(variant)} µs/req over traceweave without it (${(value / bare).toFixed(2)}x bare)`,
+        )
+      }
       if (variant === 'traceweave') {
         const dropped = rounds.reduce((sum, r) => sum + r.droppedSpans, 0)
         verdicts.push(
@@ -424,12 +448,15 @@ function parseArgs(args) {
     only: undefined,
     write: true,
     profile: undefined,
+    variants: undefined,
     top: 40,
   }
   for (const arg of args) {
     const [key, value] = arg.replace(/^--/, '').split('=')
     if (key === 'no-write') result.write = false
     else if (key === 'only' || key === 'profile') result[key] = value
+    else if (key === 'variants' && value?.split(',').every((v) => ALL_VARIANTS.includes(v)))
+      result.variants = value.split(',')
     else if (key in result && /^[1-9][0-9]*$/.test(value ?? '')) result[key] = Number(value)
     else {
       console.error(`bench: unknown or invalid argument ${arg}`)

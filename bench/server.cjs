@@ -6,7 +6,7 @@
 
 const [framework, variant] = process.argv.slice(2)
 const FRAMEWORKS = ['express', 'koa']
-const VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto']
+const VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto', 'resources', 'attributed']
 if (!FRAMEWORKS.includes(framework) || !VARIANTS.includes(variant)) {
   console.error(`usage: node bench/server.cjs <${FRAMEWORKS.join('|')}> <${VARIANTS.join('|')}>`)
   process.exit(2)
@@ -24,13 +24,19 @@ const noIoExporter = {
   forceFlush: () => Promise.resolve(),
 }
 
+// `resources` and `attributed` are the traceweave variant with `traceweave({ resources: true })` or
+// `resources: 'attributed'` (and the default 5 s pidusage sampler), to price those options.
+const usesTraceweave = ['traceweave', 'resources', 'attributed'].includes(variant)
+const middlewareOptions =
+  variant === 'resources' ? { resources: true } : variant === 'attributed' ? { resources: 'attributed' } : {}
+
 // Tracing is set up before the framework is required (auto-instrumentation needs it).
 const tracing = setUpTracing()
 const app = framework === 'express' ? buildExpressApp() : buildKoaApp()
 
 function setUpTracing() {
   if (variant === 'bare') return undefined
-  if (variant === 'traceweave') {
+  if (usesTraceweave) {
     const { setupTracing } = require('@traceweave/node')
     // 100% sampled; request IDs and session counting are on by default in the middleware.
     const handle = setupTracing({
@@ -38,6 +44,7 @@ function setUpTracing() {
       exporter: noIoExporter,
       sampling: { ratio: 1 },
       flushOnExit: false,
+      resources: variant !== 'traceweave',
     })
     return { forceFlush: () => handle.forceFlush(), dropped: () => handle.stats().droppedSpans }
   }
@@ -90,7 +97,7 @@ function leanParts() {
 function buildExpressApp() {
   const express = require('express')
   const app = express()
-  if (variant === 'traceweave') app.use(require('@traceweave/express').traceweave())
+  if (usesTraceweave) app.use(require('@traceweave/express').traceweave(middlewareOptions))
   if (variant === 'lean') {
     const { context, startSpan } = leanParts()
     app.use(function leanTracing(req, res, next) {
@@ -114,7 +121,7 @@ function buildKoaApp() {
   const Koa = require('koa')
   const Router = require('@koa/router')
   const app = new Koa()
-  if (variant === 'traceweave') app.use(require('@traceweave/koa').traceweave())
+  if (usesTraceweave) app.use(require('@traceweave/koa').traceweave(middlewareOptions))
   if (variant === 'lean') {
     const { context, startSpan } = leanParts()
     app.use(async function leanTracing(ctx, next) {
