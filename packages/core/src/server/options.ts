@@ -144,7 +144,7 @@ export interface TraceweaveOptions<Request = unknown> {
    * Record resource figures on server spans of sampled requests (an unsampled request pays nothing;
    * under `decide: 'deferred'` an undecided request is recorded, so it pays):
    * - `true`: the PROCESS's CPU time, heap and external memory, event-loop utilization and requests
-   *   in flight while the request was open (`traceweave.process.*`; about 10 µs per request), plus
+   *   in flight while the request was open (`traceweave.process.*`; about 10 µs per span), plus
    *   the latest `setupTracing({ resources })` sample (CPU percent, RSS).
    * - `'attributed'`: the same, plus the request's own CPU time (`traceweave.request.cpu_us`): the
    *   time the JS thread spent in callbacks of this request's async context. It enables an async hook
