@@ -1,14 +1,16 @@
 // inventory (Express 5): stock levels. Every fifth lookup fails with 503, so the caller's retry shows.
+// Resources are on here: the route plans a reorder (real CPU and a 4 MB buffer), and its spans show
+// what that cost (traceweave.process.* on the server span and on 'plan reorder').
 import { setupTracing } from '@traceweave/node'
 import express from 'express'
 import { traceweave, traceweaveErrors } from '@traceweave/express'
 import { enrichSpan, trace } from '@traceweave/core'
 import { listen } from './listen.mjs'
 
-setupTracing({ serviceName: 'inventory', exporter: 'otlp' })
+setupTracing({ serviceName: 'inventory', exporter: 'otlp', resources: { sampleEveryMs: 1000 } })
 
 const app = express()
-app.use(traceweave())
+app.use(traceweave({ resources: true }))
 let lookups = 0
 
 app.get('/items/:sku', async (req, res) => {
@@ -17,9 +19,19 @@ app.get('/items/:sku', async (req, res) => {
     await new Promise((resolve) => setTimeout(resolve, 3))
     return 7
   })
-  enrichSpan({ 'inventory.sku': req.params.sku, 'inventory.stock': stock })
+  const reorder = trace('plan reorder', () => planReorder(req.params.sku), { resources: true })
+  enrichSpan({ 'inventory.sku': req.params.sku, 'inventory.stock': stock, 'inventory.reorder': reorder })
   res.json({ sku: req.params.sku, stock })
 })
 app.use(traceweaveErrors())
+
+// Real work for the resource figures: a 4 MB working buffer and a checksum loop over it.
+function planReorder(sku) {
+  const rows = Buffer.alloc(4 * 1024 * 1024, sku.length)
+  let sum = 0
+  for (let round = 0; round < 20; round++)
+    for (let i = 0; i < rows.length; i += 16) sum = (sum + rows[i] * 31) % 65521
+  return sum
+}
 
 listen(app)
