@@ -1,4 +1,5 @@
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api'
+import { resetReported } from '@traceweave/core/internal'
 import pidusage from 'pidusage'
 import { resolveResourceSampling } from './options'
 import { startProcessSampler, type ProcessReader, type ProcessSampler } from './sampler'
@@ -31,6 +32,7 @@ function countingPidusage(): { read: ProcessReader; calls: () => number } {
 
 let sampler: ProcessSampler | undefined
 afterEach(() => {
+  resetReported() // each test sees its own first report
   sampler?.stop()
   sampler = undefined
   diag.disable()
