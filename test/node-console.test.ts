@@ -105,7 +105,7 @@ describe("exporter: 'console' in a real process", () => {
   it('OTEL_BSP_SCHEDULE_DELAY still sets the delay: 5000 prints only at the exit flush, after 3 s', async () => {
     const result = await run(ONE_SPAN, { OTEL_BSP_SCHEDULE_DELAY: '5000' })
     expect(result.code).toBe(0)
-    expect(result.delayMs!).toBeGreaterThanOrEqual(2900)
+    expect(result.delayMs!).toBeGreaterThanOrEqual(2000) // the child exits after 3 s; a 200 ms delay would print far earlier
   })
 
   it('prints an Express request as one block under its server span, naming the service, request, session and user', async () => {
