@@ -91,3 +91,40 @@ describe('links in the documentation', () => {
     },
   )
 })
+
+describe("the README's Troubleshooting", () => {
+  it('names only functions a package exports, and handle methods setupTracing() returns', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const section = /^## Troubleshooting\n([\s\S]*?)^## /m.exec(readme)![1]!
+    const exported = new Set<string>()
+    for (const pkg of ['core', 'node', 'express', 'koa', 'client', 'view']) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built packages, as a user gets them
+      for (const name of Object.keys(require(join(ROOT, 'packages', pkg, 'dist', 'index.js')) as object)) {
+        exported.add(name)
+      }
+    }
+    const handle = readFileSync(join(ROOT, 'packages', 'node', 'dist', 'setup.d.ts'), 'utf8')
+    const handleMethods = new Set(
+      [
+        ...(/interface TracingHandle[^{]*\{([\s\S]*?)\n\}/.exec(handle)?.[1] ?? '').matchAll(/^\s+(\w+)\(/gm),
+      ].map((match) => match[1]!),
+    )
+    expect(handleMethods).toContain('stats')
+    const unknown: string[] = []
+    for (const match of section.matchAll(/`(?:(\w+)\.)?(\w+)\(\)`/g)) {
+      const [text, owner, name] = [match[0], match[1], match[2]!]
+      const known = owner === 'handle' ? handleMethods.has(name) : owner === undefined && exported.has(name)
+      if (!known) unknown.push(text)
+    }
+    expect(unknown).toEqual([])
+  })
+
+  it('points "is the request sampled?" at a function that counts sampling decisions', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ')
+    const name = /sampling keeps the request \(`(\w+)\(\)` from `@traceweave\/core`/.exec(readme)?.[1]
+    expect(name).toBeDefined()
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built package, as a user gets it
+    const core = require(join(ROOT, 'packages', 'core', 'dist', 'index.js')) as Record<string, () => object>
+    expect(Object.keys(core[name!]!())).toEqual(expect.arrayContaining(['total', 'sampled', 'byReason']))
+  })
+})
