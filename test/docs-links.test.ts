@@ -98,7 +98,6 @@ describe("the README's Troubleshooting", () => {
     const section = /^## Troubleshooting\n([\s\S]*?)^## /m.exec(readme)![1]!
     const exported = new Set<string>()
     for (const pkg of ['core', 'node', 'express', 'koa', 'client', 'view']) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built packages, as a user gets them
       for (const name of Object.keys(require(join(ROOT, 'packages', pkg, 'dist', 'index.js')) as object)) {
         exported.add(name)
       }
@@ -123,7 +122,6 @@ describe("the README's Troubleshooting", () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ')
     const name = /sampling keeps the request \(`(\w+)\(\)` from `@traceweave\/core`/.exec(readme)?.[1]
     expect(name).toBeDefined()
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built package, as a user gets it
     const core = require(join(ROOT, 'packages', 'core', 'dist', 'index.js')) as Record<string, () => object>
     expect(Object.keys(core[name!]!())).toEqual(expect.arrayContaining(['total', 'sampled', 'byReason']))
   })
