@@ -60,11 +60,12 @@ export function formatConsoleBatch(
  */
 export class ConsoleTreeExporter implements SpanExporter {
   private stopped = false
-  private readonly write: (text: string) => void
+  private broken: Error | undefined
+  private readonly write: ((text: string) => void) | undefined
   private readonly color: boolean
 
   constructor(write?: (text: string) => void) {
-    this.write = write ?? defaultWrite
+    this.write = write
     this.color = write === undefined && shouldColor(process.stdout)
   }
 
@@ -73,16 +74,38 @@ export class ConsoleTreeExporter implements SpanExporter {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('console exporter is shut down') })
       return
     }
+    // Once stdout has failed it stays failed: every later batch fails with the same cause (told once).
+    if (this.broken !== undefined) {
+      resultCallback({ code: ExportResultCode.FAILED, error: this.broken })
+      return
+    }
+    let text: string
     try {
-      const text = formatConsoleBatch(spans, { color: this.color })
-      if (text) this.write(text)
-      resultCallback({ code: ExportResultCode.SUCCESS })
+      text = formatConsoleBatch(spans, { color: this.color })
+      if (!text) {
+        resultCallback({ code: ExportResultCode.SUCCESS })
+        return
+      }
+      if (this.write !== undefined) {
+        this.write(text)
+        resultCallback({ code: ExportResultCode.SUCCESS })
+        return
+      }
     } catch (error) {
       resultCallback({
         code: ExportResultCode.FAILED,
         error: error instanceof Error ? error : new Error(String(error)),
       })
+      return
     }
+    writeToStdout(text, (error) => {
+      if (error === undefined) {
+        resultCallback({ code: ExportResultCode.SUCCESS })
+        return
+      }
+      this.broken = error
+      resultCallback({ code: ExportResultCode.FAILED, error })
+    })
   }
 
   async shutdown(): Promise<void> {
@@ -92,6 +115,42 @@ export class ConsoleTreeExporter implements SpanExporter {
   async forceFlush(): Promise<void> {}
 }
 
-function defaultWrite(text: string): void {
-  process.stdout.write(text)
+/**
+ * Writes one block to `process.stdout` and tells `done` whether it landed. When stdout is broken (EPIPE:
+ * its reader, say `| head`, exited), Node passes the error to the write's callback, then destroys the
+ * stream and emits 'error' on it a tick later; with no listener, that event kills the process. So a
+ * listener of ours is attached for the span of our own write only, and the failure becomes a failed
+ * export (the watcher reports it once). Not a permanent listener: an EPIPE caused by the app's own
+ * writes must still reach the app as it would without traceweave (and, listener-less, end it).
+ */
+function writeToStdout(text: string, done: (error?: Error) => void): void {
+  const stdout = process.stdout
+  if (stdout.destroyed || !stdout.writable) {
+    done(new Error('cannot write to stdout: it is closed'))
+    return
+  }
+  const absorb = (): void => {}
+  stdout.on('error', absorb)
+  // The 'error' event follows the callback by a tick or two; an immediate runs after those ticks.
+  const release = (): void => {
+    setImmediate(() => stdout.off('error', absorb))
+  }
+  try {
+    stdout.write(text, (error) => {
+      release()
+      done(error ? stdoutFailure(error) : undefined)
+    })
+  } catch (error) {
+    // A stdout that is a file writes synchronously and can throw (ENOSPC).
+    release()
+    done(stdoutFailure(error))
+  }
+}
+
+// Without the `code`: the watcher would read EPIPE as a reset network connection.
+function stdoutFailure(error: unknown): Error {
+  const code = (error as { code?: unknown } | undefined)?.code
+  const cause = typeof code === 'string' ? code : error instanceof Error ? error.message : String(error)
+  const hint = code === 'EPIPE' ? ', its reader exited' : ''
+  return new Error(`cannot write to stdout (${cause}${hint})`)
 }

@@ -227,4 +227,18 @@ describe('fromReadableSpan', () => {
       scope: { name: 'test-scope', version: '1.2.3' },
     })
   })
+
+  it('shows sampling.adjusted_count with at most 3 decimals, integers as they are, the attribute itself exact', () => {
+    const counts = [2.6159987226568737, 1.5, 4, 10.0004, 1 / 3]
+    const spans = counts.map((count, i) =>
+      span(String(i + 1), undefined, i, i + 1, { attributes: { 'sampling.adjusted_count': count } }),
+    )
+    const shown = buildWaterfall(spans).rows.map(
+      (row) => row.highlights.find(([key]) => key === 'sampling.adjusted_count')?.[1],
+    )
+    expect(shown).toEqual(['2.616', '1.5', '4', '10', '0.333'])
+    expect(buildWaterfall(spans).rows.map((row) => row.span.attributes['sampling.adjusted_count'])).toEqual(
+      counts,
+    )
+  })
 })

@@ -211,12 +211,27 @@ function highlights(span: ViewSpan, parent: ViewSpan | undefined): Array<[string
   }
   for (const key of HIGHLIGHT_KEYS) {
     const value = span.attributes[key]
-    if (value !== undefined) out.push([key, formatValue(value)])
+    if (value !== undefined)
+      out.push([key, key === ADJUSTED_COUNT ? formatAdjustedCount(value) : formatValue(value)])
   }
   for (const [key, value] of Object.entries(span.attributes)) {
     if (key.startsWith(TRACEWEAVE_PREFIX)) out.push([oneLine(key, MAX_VALUE_LENGTH), formatValue(value)])
   }
   return out
+}
+
+const ADJUSTED_COUNT = 'sampling.adjusted_count'
+const ADJUSTED_COUNT_DECIMALS = 3
+
+/**
+ * An adjusted count (1 / sampling probability) is a float like 2.6159987226568737 under adaptive
+ * sampling; a reader needs its size, not 16 digits. At most 3 decimals, trailing zeros dropped. Display
+ * only: the span's attribute keeps the exact value (estimators sum it).
+ */
+function formatAdjustedCount(value: ViewAttributeValue): string {
+  if (typeof value !== 'number' || Number.isInteger(value) || !Number.isFinite(value))
+    return formatValue(value)
+  return String(Number(value.toFixed(ADJUSTED_COUNT_DECIMALS)))
 }
 
 function sameValue(a: ViewAttributeValue | undefined, b: ViewAttributeValue): boolean {
