@@ -176,6 +176,25 @@ console.log('ready')`,
         '(failing: connection refused (nothing listens there)); press Ctrl-C again to exit now',
     ])
   })
+
+  it('on SIGTERM (a supervisor, not a person) it names the signal instead of Ctrl-C', async () => {
+    const endpoint = await closedPort()
+    const child = startScript(
+      `
+const { setupTracing } = require(M.node)
+const tracing = setupTracing({ serviceName: 'sigterm', exitTimeoutMillis: 1500, batch: { scheduledDelayMillis: 600000 } })
+tracing.tracer.startSpan('queued').end()
+setInterval(() => {}, 1000)
+console.log('ready')`,
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+    )
+    await child.printed('ready')
+    child.kill('SIGTERM')
+    const result = await child.exited
+    expect(result.signal).toBe('SIGTERM')
+    const waiting = traceweaveLines(result.stderr).filter((line) => line.includes('waiting'))
+    expect(waiting).toEqual([expect.stringMatching(/; a second SIGTERM exits now$/)])
+  })
 })
 
 /** Whether something answers on localhost:4318 (another engineer's collector or viewer, say). */

@@ -170,12 +170,12 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
         // The batch processor's flush does not wait for an export already running; the exit flush must.
         flush: () => provider.forceFlush().then(() => pipeline.watched?.idle()),
         timeoutMillis: config.exitTimeoutMillis,
-        onSlowFlush: (exitsAfter) => {
+        onSlowFlush: (exitsAfter, signal) => {
           const watched = pipeline.watched
           const cause = watched?.failingCause ? ` (failing: ${watched.failingCause})` : ''
           logger.warn(
             `waiting up to ${config.exitTimeoutMillis} ms to export the queued spans to ${watched?.describeTarget() ?? 'the exporter'}` +
-              `${cause}${exitsAfter ? '; press Ctrl-C again to exit now' : ''}`,
+              `${cause}${exitsAfter ? (signal === 'SIGINT' ? '; press Ctrl-C again to exit now' : `; a second ${signal} exits now`) : ''}`,
           )
         },
       })

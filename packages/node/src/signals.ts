@@ -12,7 +12,7 @@ export interface ExitFlushOptions {
    * Called once when a flush on exit is still running after a moment, so a person who pressed Ctrl-C
    * learns what the process waits for. `exitsAfter`: we will exit when the flush ends (no app listener).
    */
-  onSlowFlush?: (exitsAfter: boolean) => void
+  onSlowFlush?: (exitsAfter: boolean, signal: NodeJS.Signals) => void
 }
 
 // A flush that ends within this is not worth a line; past it, a person waiting at Ctrl-C is told why.
@@ -53,7 +53,7 @@ export function installExitFlush({
         reraise(signal)
         return
       }
-      flushing ??= flushWithin(flush, timeoutMillis, alone, onSlowFlush)
+      flushing ??= flushWithin(flush, timeoutMillis, alone, onSlowFlush, signal)
       if (alone) void flushing.then(() => reraise(signal))
     }
     listeners.set(signal, onSignal)
@@ -66,12 +66,13 @@ function flushWithin(
   flush: () => Promise<void>,
   timeoutMillis: number,
   keepAlive: boolean,
-  onSlowFlush: ((exitsAfter: boolean) => void) | undefined,
+  onSlowFlush: ((exitsAfter: boolean, signal: NodeJS.Signals) => void) | undefined,
+  signal: NodeJS.Signals,
 ): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   const slow =
     onSlowFlush && timeoutMillis > SLOW_FLUSH_MILLIS
-      ? setTimeout(() => onSlowFlush(keepAlive), SLOW_FLUSH_MILLIS).unref()
+      ? setTimeout(() => onSlowFlush(keepAlive, signal), SLOW_FLUSH_MILLIS).unref()
       : undefined
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
