@@ -27,4 +27,13 @@ export {
   type Waterfall,
   type WaterfallRow,
 } from './waterfall'
+export {
+  summarizeResources,
+  formatByteDelta,
+  formatCpuTime,
+  isResourceColumnKey,
+  PROCESS_RESOURCE_PREFIX,
+  REQUEST_CPU_KEY,
+  type RowResources,
+} from './resources'
 export { formatWaterfall, formatWaterfalls, formatDuration, shouldColor, type TextOptions } from './text'

@@ -91,3 +91,49 @@ describe('formatWaterfalls', () => {
     ])
   })
 })
+
+describe('formatWaterfall with resource attributes', () => {
+  const withResources = [
+    span('1', undefined, 0, 100, {
+      name: 'GET /report',
+      kind: 'server',
+      status: { code: 'ok' },
+      attributes: {
+        'request.id': 'r-1',
+        'traceweave.process.cpu.user_us': 41_000,
+        'traceweave.process.cpu.system_us': 2_300,
+        'traceweave.process.heap.delta': 0,
+        'traceweave.process.external.delta': 16 * 1024 * 1024,
+        'traceweave.process.event_loop.utilization': 0.97,
+        'traceweave.process.requests_in_flight.start': 1,
+        'traceweave.process.sample.rss': 100_000_000,
+        'traceweave.request.cpu_us': 12_345,
+        'traceweave.request.callbacks': 31,
+      },
+    }),
+    span('2', '1', 10, 90, {
+      name: 'build report',
+      attributes: { 'traceweave.process.cpu.user_us': 800, 'traceweave.process.heap.delta': -2048 },
+    }),
+    span('3', '2', 20, 30, { name: 'SELECT rows' }),
+  ]
+
+  it('adds aligned cpu and mem columns after the duration, marks the request\'s own CPU, and drops raw traceweave.process.* keys', () => {
+    expect(formatWaterfall(withResources, { barWidth: 10 })).toBe(
+      [
+        'trace 4bf92f3577b34da6a3ce929d0e0e4736  GET /report  100.0 ms  3 spans  1 service',
+        '  api  GET /report      ██████████  100.0 ms  cpu 12.3ms own  mem +16.0MB  OK     request.id=r-1 traceweave.request.callbacks=31',
+        '  api    build report    ████████    80.0 ms  cpu  800µs      mem  -2.0KB  -',
+        '  api      SELECT rows    █          10.0 ms                               -',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('shows only the columns some row has: a trace with CPU figures alone gets no mem column', () => {
+    const cpuOnly = [span('1', undefined, 0, 10, { attributes: { 'traceweave.process.cpu.user_us': 1500 } })]
+    const line = formatWaterfall(cpuOnly, { barWidth: 4 }).split('\n')[1]
+    expect(line).toContain('10.0 ms  cpu 1.5ms  -')
+    expect(line).not.toContain('mem')
+  })
+})

@@ -61,7 +61,10 @@ export function formatDuration(ms: number): string {
 /**
  * Renders one trace as a text waterfall: a header line, then one row per span across all services,
  * indented by parent: service, name, a bar on the trace's common time scale, duration, status, and
- * the attributes that matter (request, session, user, retries, sampling, `traceweave.*` usage).
+ * the attributes that matter (request, session, user, retries, sampling, `traceweave.*` ones). When
+ * some span of the trace has resource attributes, a `cpu` and a `mem` column follow the duration
+ * (`cpu 12.3ms  mem +16.0MB`; `own` marks the request's own CPU of the attributed mode, unmarked is
+ * the process's) and the raw `traceweave.process.*` keys are not repeated inline.
  * Spans whose parent never arrived are marked. Ends with a newline.
  *
  * @example
@@ -91,6 +94,7 @@ export function formatWaterfall(spans: readonly ViewSpan[] | Waterfall, options:
   const nameWidth = Math.min(maxNameWidth, Math.max(...names.map((name) => name.length)))
   const durations = rows.map((row) => formatDuration(row.durationMs))
   const durationWidth = Math.max(...durations.map((text) => text.length))
+  const resourceColumns = resourceCells(rows)
 
   const header = [
     paint(ANSI.bold, `trace ${waterfall.traceId}`),
@@ -110,6 +114,7 @@ export function formatWaterfall(spans: readonly ViewSpan[] | Waterfall, options:
       oneLine(names[index]!, nameWidth).padEnd(nameWidth),
       paint(row.critical ? ANSI.yellow : serviceColour, bar(row, barWidth)),
       durations[index]!.padStart(durationWidth),
+      ...resourceColumns.map((column) => column[index]!),
       formatStatus(row, paint),
     ]
     const extras = row.highlights.map(([key, value]) => `${key}=${quoteIfNeeded(value)}`)
@@ -123,6 +128,38 @@ export function formatWaterfall(spans: readonly ViewSpan[] | Waterfall, options:
     lines.push(`  ${parts.join('  ')}`.trimEnd())
   })
   return `${lines.join('\n')}\n`
+}
+
+/**
+ * The `cpu` and `mem` columns, each only when some row of the trace has it (a trace without resource
+ * attributes prints as before): one cell per row, numbers right-aligned, blank where a row has none.
+ * The request's own CPU (attributed mode) is marked `own`; unmarked CPU is the whole process's.
+ */
+function resourceCells(rows: readonly WaterfallRow[]): string[][] {
+  const columns: string[][] = []
+  const cpu = rows.map((row) => row.resources?.cpuText ?? '')
+  if (cpu.some((text) => text !== '')) {
+    const values = cpu.map((text) => text.replace(/ own$/, ''))
+    const own = cpu.map((text) => text.endsWith(' own'))
+    const valueWidth = Math.max(...values.map((text) => text.length))
+    const suffix = own.some(Boolean) ? ' own' : ''
+    const width = 4 + valueWidth + suffix.length
+    columns.push(
+      cpu.map((text, index) =>
+        text === ''
+          ? ' '.repeat(width)
+          : `cpu ${values[index]!.padStart(valueWidth)}${own[index] ? suffix : ' '.repeat(suffix.length)}`,
+      ),
+    )
+  }
+  const memory = rows.map((row) => row.resources?.memoryText ?? '')
+  if (memory.some((text) => text !== '')) {
+    const valueWidth = Math.max(...memory.map((text) => text.length))
+    columns.push(
+      memory.map((text) => (text === '' ? ' '.repeat(4 + valueWidth) : `mem ${text.padStart(valueWidth)}`)),
+    )
+  }
+  return columns
 }
 
 function bar(row: WaterfallRow, width: number): string {

@@ -1,4 +1,5 @@
 import { serviceOf, type ViewAttributeValue, type ViewSpan } from './model'
+import { isResourceColumnKey, summarizeResources, type RowResources } from './resources'
 
 /** One row of a waterfall: a span placed in its tree and on the trace's time scale. */
 export interface WaterfallRow {
@@ -16,8 +17,13 @@ export interface WaterfallRow {
   /** Duration as a fraction 0..1 of the trace's duration. */
   width: number
   durationMs: number
-  /** The attributes worth a glance, `[key, value]`, already made safe for one line. */
+  /**
+   * The attributes worth a glance, `[key, value]`, already made safe for one line. The resource
+   * attributes summarised in {@link WaterfallRow.resources} are left out (the span keeps them all).
+   */
   highlights: Array<[string, string]>
+  /** CPU, memory and event-loop utilization of the span, when it has resource attributes. */
+  resources?: RowResources
 }
 
 /** A whole trace laid out as rows, parents above their children, siblings by start time. */
@@ -73,7 +79,10 @@ export const HIGHLIGHT_KEYS = [
   'sampling.adjusted_count',
 ] as const
 
-/** Prefix of attributes traceweave adds about resource usage (CPU, memory); all are shown. */
+/**
+ * Prefix of attributes traceweave adds about resource usage (CPU, memory); shown inline, except
+ * `traceweave.process.*` and `traceweave.request.cpu_us`, which the CPU and memory columns summarise.
+ */
 export const TRACEWEAVE_PREFIX = 'traceweave.'
 
 const MAX_VALUE_LENGTH = 64
@@ -134,7 +143,7 @@ export function buildWaterfall(spans: readonly ViewSpan[]): Waterfall {
       const [span, depth, parent] = stack.pop()!
       if (placed.has(span.spanId)) continue
       placed.add(span.spanId)
-      rows.push({
+      const row: WaterfallRow = {
         span,
         service: serviceOf(span),
         depth,
@@ -144,7 +153,10 @@ export function buildWaterfall(spans: readonly ViewSpan[]): Waterfall {
         width: durationMs > 0 ? (span.endMs - span.startMs) / durationMs : 1,
         durationMs: span.endMs - span.startMs,
         highlights: highlights(span, parent),
-      })
+      }
+      const resources = summarizeResources(span.attributes)
+      if (resources) row.resources = resources
+      rows.push(row)
       const kids = children.get(span.spanId) ?? []
       for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i]!, depth + 1, span])
     }
@@ -215,7 +227,8 @@ function highlights(span: ViewSpan, parent: ViewSpan | undefined): Array<[string
       out.push([key, key === ADJUSTED_COUNT ? formatAdjustedCount(value) : formatValue(value)])
   }
   for (const [key, value] of Object.entries(span.attributes)) {
-    if (key.startsWith(TRACEWEAVE_PREFIX)) out.push([oneLine(key, MAX_VALUE_LENGTH), formatValue(value)])
+    if (key.startsWith(TRACEWEAVE_PREFIX) && !isResourceColumnKey(key))
+      out.push([oneLine(key, MAX_VALUE_LENGTH), formatValue(value)])
   }
   return out
 }
