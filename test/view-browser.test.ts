@@ -174,4 +174,57 @@ describeInBrowser('the web page in chromium', () => {
     expect(requests.filter((url) => !url.startsWith('file:'))).toEqual([])
     await offline.close()
   })
+
+  it('shows cpu and memory columns on the spans with resource attributes, not the raw traceweave.process.* keys inline', async () => {
+    const traceId = testTraceId()
+    const spans = checkoutTrace(traceId, 'req-res', 'dora')
+    spans[1]!.attributes = {
+      ...spans[1]!.attributes,
+      'traceweave.process.cpu.user_us': 41_000,
+      'traceweave.process.cpu.system_us': 2_300,
+      'traceweave.process.heap.delta': 0,
+      'traceweave.process.external.delta': 16 * 1024 * 1024,
+      'traceweave.process.event_loop.utilization': 0.97,
+    }
+    spans[2]!.attributes = { ...spans[2]!.attributes, 'traceweave.request.cpu_us': 840 }
+    const response = await fetch(viewer.tracesUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: otlpJson(spans),
+    })
+    expect(response.status).toBe(200)
+    await page.goto(`${viewer.uiUrl!}#/trace/${traceId}`)
+    await page.waitForSelector('#waterfall .row[data-span-id]')
+    const cells = await page.$$eval('#waterfall .row[data-span-id]', (rows) =>
+      rows.map((row) => [
+        row.querySelector('.cpu')?.textContent,
+        row.querySelector('.memory')?.textContent,
+        row.querySelector('.highlights')?.textContent,
+      ]),
+    )
+    expect(cells.map(([cpu, memory]) => [cpu, memory])).toEqual([
+      ['', ''],
+      ['43.3ms', '+16.0MB'],
+      ['840µs own', ''],
+      ['', ''],
+    ])
+    expect(cells.map(([, , highlights]) => highlights).join(' ')).not.toContain('traceweave.')
+    expect(await page.$$eval('#waterfall .ruler div', (divs) => divs.map((div) => div.textContent))).toEqual(
+      expect.arrayContaining(['cpu', 'memory']),
+    )
+    // The raw figures stay in the span's details.
+    await page.locator('#waterfall .row[data-span-id]').nth(1).click()
+    expect(await page.textContent('#details')).toContain('traceweave.process.external.delta')
+    await page.screenshot({ path: join(tmpdir(), 'traceweave-view-resources.png'), fullPage: true })
+
+    // A trace without resource attributes keeps its columns as before.
+    await page.goto(`${viewer.uiUrl!}#/trace/${traces.a}`)
+    await page.waitForFunction(() => {
+      type Query = { querySelector(selector: string): { textContent: string | null } | null }
+      const { document } = globalThis as unknown as { document: Query }
+      return document.querySelector('#waterfall .row[data-span-id]') !== null &&
+        document.querySelector('#waterfall .cpu') === null
+    })
+    expect(await page.$$eval('#waterfall .cpu, #waterfall .memory', (found) => found.length)).toBe(0)
+  })
 })

@@ -211,6 +211,15 @@
     var box = document.getElementById('waterfall')
     box.textContent = ''
     document.getElementById('details').textContent = ''
+    // CPU and memory columns only when some span of the trace has resource attributes.
+    var hasCpu = waterfall.rows.some(function (row) {
+      return row.resources && row.resources.cpuText
+    })
+    var hasMemory = waterfall.rows.some(function (row) {
+      return row.resources && row.resources.memoryText
+    })
+    box.classList.toggle('with-cpu', hasCpu)
+    box.classList.toggle('with-memory', hasMemory)
     // A time ruler over the bars: 0, a quarter, half, three quarters, the whole trace.
     var ruler = el('div', 'row ruler')
     ruler.appendChild(el('div', '', 'service'))
@@ -223,6 +232,8 @@
     })
     ruler.appendChild(scale)
     ruler.appendChild(el('div', 'duration', 'duration'))
+    if (hasCpu) ruler.appendChild(el('div', 'cpu', 'cpu'))
+    if (hasMemory) ruler.appendChild(el('div', 'memory', 'memory'))
     ruler.appendChild(el('div', '', 'status'))
     box.appendChild(ruler)
     waterfall.rows.forEach(function (row) {
@@ -247,6 +258,21 @@
       track.appendChild(bar)
       line.appendChild(track)
       line.appendChild(el('div', 'duration', duration(row.durationMs)))
+      var resources = row.resources || {}
+      if (hasCpu) {
+        var cpu = el('div', 'cpu', resources.cpuText || '')
+        var about = []
+        if (resources.cpuOf === 'request') about.push("the request's own CPU time (attributed)")
+        if (resources.cpuOf === 'process') about.push('CPU time of the whole process while the span was open')
+        if (resources.eventLoopText) about.push('event loop busy ' + resources.eventLoopText)
+        cpu.title = about.join('; ')
+        line.appendChild(cpu)
+      }
+      if (hasMemory) {
+        var memory = el('div', 'memory', resources.memoryText || '')
+        memory.title = 'heap + external memory change while the span was open'
+        line.appendChild(memory)
+      }
       var status = span.status.code === 'unset' ? '' : span.status.code.toUpperCase()
       line.appendChild(el('div', 'status ' + span.status.code, status))
       line.appendChild(
