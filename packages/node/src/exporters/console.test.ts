@@ -1,6 +1,7 @@
 import { context, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { trace as traceFn } from '@traceweave/core'
 import { ConsoleTreeExporter, formatConsoleBatch } from './console'
 
 // A real SDK tracer whose spans we format, as the exporter receives them in a service called `shop`.
@@ -170,6 +171,17 @@ describe('formatConsoleBatch', () => {
     request()
     expect(formatConsoleBatch(spans.getFinishedSpans(), { color: true })).toContain('\u001b[')
     expect(formatConsoleBatch(spans.getFinishedSpans())).not.toContain('\u001b[')
+  })
+
+  it('shows a span measured with resources: true as cpu and mem columns, without the raw traceweave.process.* keys', () => {
+    // A real 16 MiB Buffer inside a real span of @traceweave/core, measured by its resources option.
+    const buffer = traceFn('allocate', () => Buffer.alloc(16 * 1024 * 1024, 1), { tracer, resources: true })
+    expect(buffer.length).toBe(16 * 1024 * 1024)
+    const [header, row] = formatConsoleBatch(spans.getFinishedSpans()).split('\n')
+    expect(header).toMatch(/allocate/)
+    // `mem +16.0MB` give or take what the heap did meanwhile (at least 15 MB, as issue 13 asks).
+    expect(row).toMatch(/ ms {2}cpu +\d+(\.\d)?(µs|ms|s) {2}mem \+(1[5-9]\.\dMB|\d+\.\dGB)/)
+    expect(row).not.toContain('traceweave.process')
   })
 
   it('prints nothing for no spans', () => {

@@ -140,6 +140,46 @@ describe('buildWaterfall', () => {
   })
 })
 
+describe('buildWaterfall with resource attributes', () => {
+  it('summarises CPU, memory and event loop per row and keeps the raw traceweave.process.* keys out of the highlights', () => {
+    const spans = [
+      span('1', undefined, 0, 10, {
+        attributes: {
+          'request.id': 'r-1',
+          'traceweave.process.cpu.user_us': 1_000,
+          'traceweave.process.cpu.system_us': 500,
+          'traceweave.process.heap.before': 10_000_000,
+          'traceweave.process.heap.delta': 2048,
+          'traceweave.process.event_loop.utilization': 0.5,
+          'traceweave.process.sample.cpu_percent': 80,
+          'traceweave.request.cpu_us': 700,
+          'traceweave.request.callbacks': 12,
+          'traceweave.cache.hit': true,
+        },
+      }),
+      span('2', '1', 1, 5),
+    ]
+    const [root, child] = buildWaterfall(spans).rows
+    expect(root!.resources).toEqual({
+      cpuMs: 0.7,
+      cpuOf: 'request',
+      cpuText: '700µs own',
+      memoryDeltaBytes: 2048,
+      memoryText: '+2.0KB',
+      eventLoopUtilization: 0.5,
+      eventLoopText: '50%',
+    })
+    expect(root!.highlights).toEqual([
+      ['request.id', 'r-1'],
+      ['traceweave.request.callbacks', '12'],
+      ['traceweave.cache.hit', 'true'],
+    ])
+    expect(child!.resources).toBeUndefined()
+    // The span itself keeps every attribute: the page's details show them all.
+    expect(Object.keys(root!.span.attributes)).toHaveLength(10)
+  })
+})
+
 describe('summarizeTrace', () => {
   it('collects what the list shows and searches: root, services, counts, request, session, user, route, status', () => {
     const spans = [
