@@ -222,8 +222,10 @@ describeInBrowser('the web page in chromium', () => {
     await page.waitForFunction(() => {
       type Query = { querySelector(selector: string): { textContent: string | null } | null }
       const { document } = globalThis as unknown as { document: Query }
-      return document.querySelector('#waterfall .row[data-span-id]') !== null &&
+      return (
+        document.querySelector('#waterfall .row[data-span-id]') !== null &&
         document.querySelector('#waterfall .cpu') === null
+      )
     })
     expect(await page.$$eval('#waterfall .cpu, #waterfall .memory', (found) => found.length)).toBe(0)
   })

@@ -16,8 +16,9 @@ const MAX_NAME_WIDTH = 40
 /**
  * Renders one exported batch as the viewer's waterfall (`@traceweave/view/render`): a block per
  * trace, its spans under their root, each row with the service, the span, a bar on the trace's time
- * scale, the duration, the status and the correlation attributes (request ID, session and operation
- * number, user; always on server spans). A span whose parent is not in the batch is kept and marked:
+ * scale, the duration (then `cpu` and `mem` columns when spans of the trace carry resource
+ * attributes, docs/resources.md), the status and the correlation attributes (request ID, session and
+ * operation number, user; always on server spans). A span whose parent is not in the batch is kept and marked:
  * `remote parent <id>` when the parent is in the calling process, else `continues trace <prefix>`
  * (its parent ended in an earlier batch, or ends in a later one). Each block ends with a blank line.
  *

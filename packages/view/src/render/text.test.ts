@@ -118,7 +118,7 @@ describe('formatWaterfall with resource attributes', () => {
     span('3', '2', 20, 30, { name: 'SELECT rows' }),
   ]
 
-  it('adds aligned cpu and mem columns after the duration, marks the request\'s own CPU, and drops raw traceweave.process.* keys', () => {
+  it("adds aligned cpu and mem columns after the duration, marks the request's own CPU, and drops raw traceweave.process.* keys", () => {
     expect(formatWaterfall(withResources, { barWidth: 10 })).toBe(
       [
         'trace 4bf92f3577b34da6a3ce929d0e0e4736  GET /report  100.0 ms  3 spans  1 service',
