@@ -115,6 +115,8 @@ async function startService(name: string, downstream: string | undefined, instru
     cwd: __dirname,
     env: {
       ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_'))),
+      // The receiver decodes JSON; the default protocol (http/protobuf) has its own test.
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       SERVICE: name,
       OTLP_URL: otlpUrl,
       DOWNSTREAM: downstream ?? '',
