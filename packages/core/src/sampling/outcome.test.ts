@@ -262,4 +262,24 @@ describe('memory bounds with outcome rules', () => {
     quick.end(200)
     expect(names(spans())).toEqual(['GET', 'slow work'])
   })
+
+  it('a request holding more spans than its bound is decided early: a held "no" is dropped and counted', () => {
+    const { tracer, spans } = providerWith({
+      decide: 'deferred',
+      ratio: 0,
+      rules: OUTCOME_RULES,
+      maxBufferedSpansPerTrace: 3,
+    })
+    const r = startRequest(tracer)
+    r.callOut()
+    for (let i = 0; i < 5; i++) tracer.startSpan(`work ${i}`, {}, r.ctx).end()
+    expect(r.head(500)).toBe(false) // final already: too late to upgrade
+    r.end(500)
+    expect(spans()).toEqual([])
+    expect(getSamplingStats()).toMatchObject({
+      decidedEarly: 1,
+      upgraded: 0,
+      evicted: { requests: 1, spans: 3 },
+    })
+  })
 })

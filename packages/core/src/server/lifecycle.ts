@@ -612,8 +612,9 @@ class TracerSource {
 
 /**
  * Calls the lifecycle's `responseStarting` when the response head is written, by wrapping this
- * response's `writeHead` (once). Only for the few responses that need it (errors, exposeHeaders), so
- * the closure it makes costs nothing on the common path.
+ * response's `writeHead` (once). Only for the responses that need it (errors, exposeHeaders,
+ * serverTiming, a deferred decision judged or reported at the head), so the closure it makes costs
+ * nothing on the common path.
  */
 function hookResponseHead(serverRequest: ServerRequest<unknown>): void {
   const res = serverRequest.res

@@ -120,7 +120,11 @@ export interface TraceweaveOptions<Request = unknown> {
   ignore?: ReadonlyArray<string | RegExp> | ((request: Request) => boolean)
   /** Headers to record on the server span, with redaction. Default: none. */
   captureHeaders?: CaptureHeadersOptions
-  /** Send the `traceresponse` header (Trace Context Level 3 draft). Default `false`. */
+  /**
+   * Send the `traceresponse` header (W3C Trace Context): the server span's IDs, the sampling decision as
+   * it stands when the head is written (a deferred one is judged then), and the caller's random bit.
+   * Traced clients read it to follow a callee's upgrade. Default `false`.
+   */
   traceResponse?: boolean
   /**
    * Add the trace context metric to `Server-Timing` (`trace;desc=00-<trace-id>-<span-id>-<flags>`), as
