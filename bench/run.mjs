@@ -20,7 +20,7 @@ const FRAMEWORKS = [
   { id: 'express', label: 'Express 5', version: 'express@5.3.0', bar: 15 },
   { id: 'koa', label: 'Koa 3', version: 'koa@3.2.1 + @koa/router@15.7.0', bar: 6 },
 ]
-const ALL_VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto', 'resources', 'attributed']
+const ALL_VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto', 'resources', 'attributed', 'outcome']
 // What the developers' guide quotes for the same setup, to compare against (µs over bare).
 const GUIDE_REFERENCE = { express: { lean: 22, 'otel-auto': 54 }, koa: { lean: 9, 'otel-auto': 27 } }
 const SESSIONS = 64
@@ -233,7 +233,7 @@ function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
         bar ||
           (reference !== undefined
             ? `guide: +${reference}`
-            : variant === 'resources' || variant === 'attributed'
+            : variant === 'resources' || variant === 'attributed' || variant === 'outcome'
               ? `${overTraceweave(variant)} over traceweave`
               : ''),
       ])
@@ -323,6 +323,9 @@ function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
     '  `finish`. `otel-auto` is `registerInstrumentations` with HttpInstrumentation and',
     '  ExpressInstrumentation / KoaInstrumentation. `lean` and `otel-auto` use a plain `NodeTracerProvider`',
     '  (ParentBased(AlwaysOn), AsyncLocalStorage context, W3C propagators) registered with `register()`.',
+    "  `outcome` is `traceweave` with `sampling: { decide: 'deferred', ratio: 0, rules: [{ status: 'error' },",
+    '  { minDurationMs: 1000 }] }` and `traceResponse: true`: every request recorded and held, judged when',
+    '  its head is written, then dropped (outcome rules, issue 16).',
     "- Every tracing variant exports through the SDK's BatchSpanProcessor into an exporter that does no",
     '  I/O (its `export` just reports success), so the measurement is the instrumentation, not the network.',
     '',

@@ -6,7 +6,7 @@
 
 const [framework, variant] = process.argv.slice(2)
 const FRAMEWORKS = ['express', 'koa']
-const VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto', 'resources', 'attributed']
+const VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto', 'resources', 'attributed', 'outcome']
 if (!FRAMEWORKS.includes(framework) || !VARIANTS.includes(variant)) {
   console.error(`usage: node bench/server.cjs <${FRAMEWORKS.join('|')}> <${VARIANTS.join('|')}>`)
   process.exit(2)
@@ -26,9 +26,26 @@ const noIoExporter = {
 
 // `resources` and `attributed` are the traceweave variant with `traceweave({ resources: true })` or
 // `resources: 'attributed'` (and the default 5 s pidusage sampler), to price those options.
-const usesTraceweave = ['traceweave', 'resources', 'attributed'].includes(variant)
+// `outcome` is the traceweave variant with deferred decisions and outcome rules, none of which matches
+// (every request recorded, held, judged at the response head and dropped), and `traceResponse: true`:
+// the per-request price of outcome rules (issue 16).
+const usesTraceweave = ['traceweave', 'resources', 'attributed', 'outcome'].includes(variant)
 const middlewareOptions =
-  variant === 'resources' ? { resources: true } : variant === 'attributed' ? { resources: 'attributed' } : {}
+  variant === 'resources'
+    ? { resources: true }
+    : variant === 'attributed'
+      ? { resources: 'attributed' }
+      : variant === 'outcome'
+        ? { traceResponse: true }
+        : {}
+const OUTCOME_SAMPLING = {
+  decide: 'deferred',
+  ratio: 0,
+  rules: [
+    { status: 'error', sample: 1 },
+    { minDurationMs: 1000, sample: 1 },
+  ],
+}
 
 // Tracing is set up before the framework is required (auto-instrumentation needs it).
 const tracing = setUpTracing()
@@ -42,9 +59,9 @@ function setUpTracing() {
     const handle = setupTracing({
       serviceName: 'bench',
       exporter: noIoExporter,
-      sampling: { ratio: 1 },
+      sampling: variant === 'outcome' ? OUTCOME_SAMPLING : { ratio: 1 },
       flushOnExit: false,
-      resources: variant !== 'traceweave',
+      resources: variant === 'resources' || variant === 'attributed',
     })
     return { forceFlush: () => handle.forceFlush(), dropped: () => handle.stats().droppedSpans }
   }

@@ -25,6 +25,15 @@ import {
   type RunningService,
 } from './support/services'
 
+/** The stats of upgrades and evictions when there were none (no outcome rules here). */
+const NO_UPGRADES = {
+  upgraded: 0,
+  upgradedByReason: {},
+  upgradesRefused: 0,
+  upgradesMissed: 0,
+  evicted: { requests: 0, spans: 0 },
+}
+
 let tracing: MemoryTracingHandle
 const services = new ServiceSet()
 
@@ -187,6 +196,7 @@ describe.each([
         rate: 1,
         byReason: { user: 1 },
         decidedEarly: 0,
+        ...NO_UPGRADES,
       })
     })
 
@@ -200,6 +210,7 @@ describe.each([
         rate: 0,
         byReason: { ratio: 2 },
         decidedEarly: 0,
+        ...NO_UPGRADES,
       })
     })
   })
@@ -251,6 +262,7 @@ describe.each([
         rate: 1,
         byReason: { rule: 1, parent: 1 },
         decidedEarly: 0,
+        ...NO_UPGRADES,
       })
     })
 
@@ -277,6 +289,7 @@ describe.each([
         rate: 0,
         byReason: { ratio: 1, parent: 1 },
         decidedEarly: 0,
+        ...NO_UPGRADES,
       })
     })
 

@@ -17,6 +17,15 @@ import {
   type RunningService,
 } from './support/services'
 
+/** The stats of upgrades and evictions when there were none (no outcome rules here). */
+const NO_UPGRADES = {
+  upgraded: 0,
+  upgradedByReason: {},
+  upgradesRefused: 0,
+  upgradesMissed: 0,
+  evicted: { requests: 0, spans: 0 },
+}
+
 let tracing: MemoryTracingHandle
 const services = new ServiceSet()
 
@@ -121,6 +130,7 @@ describe.each(['express5', 'koa3'] as const)('head sampling with the %s middlewa
       rate: 0.5,
       byReason: { user: 1, ratio: 1 },
       decidedEarly: 0,
+      ...NO_UPGRADES,
     })
   })
 
@@ -136,6 +146,7 @@ describe.each(['express5', 'koa3'] as const)('head sampling with the %s middlewa
       rate: 0,
       byReason: { rule: 2, ratio: 1 },
       decidedEarly: 0,
+      ...NO_UPGRADES,
     })
   })
 

@@ -9,6 +9,15 @@ import { getSamplingStats, resetSamplingStats } from '@traceweave/core'
 import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
 import { ServiceSet, isSampled, startExpress, startKoa, type RunningService } from './support/services'
 
+/** The stats of upgrades and evictions when there were none (no outcome rules here). */
+const NO_UPGRADES = {
+  upgraded: 0,
+  upgradedByReason: {},
+  upgradesRefused: 0,
+  upgradesMissed: 0,
+  evicted: { requests: 0, spans: 0 },
+}
+
 let tracing: MemoryTracingHandle
 const services = new ServiceSet()
 
@@ -82,6 +91,7 @@ describe.each(['express5', 'koa3'] as const)('propagation.trustIncoming: false w
       rate: 0,
       byReason: { ratio: 1 },
       decidedEarly: 0,
+      ...NO_UPGRADES,
     })
   })
 

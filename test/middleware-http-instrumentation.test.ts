@@ -12,6 +12,7 @@ import { SpanKind, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import { getRequestId, type TraceweaveOptions } from '@traceweave/core'
+import { resetReported } from '@traceweave/core/internal'
 import { traceweave as expressTraceweave, type ExpressRequest } from '@traceweave/express'
 import { traceweave as koaTraceweave, type KoaContext } from '@traceweave/koa'
 import { setupTracing, type MemoryTracingHandle, type SetupTracingOptions } from '@traceweave/node'
@@ -398,6 +399,36 @@ describe.each(['express5', 'koa3'] as const)('%s under the http instrumentation'
       }
     } finally {
       instrumentation.setConfig(config)
+    }
+  })
+
+  test("deferred sampling under the instrumentation's server span: decided at its start, and said so once", async () => {
+    resetReported()
+    const written: string[] = []
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => {
+      written.push(String(chunk))
+      return true
+    })
+    try {
+      const handle = startTracing({
+        sampling: { decide: 'deferred', ratio: 0, rules: [{ status: 'error', sample: 1 }] },
+      })
+      for (let i = 0; i < 2; i++) {
+        const response = await request(buildApp(framework, { traceResponse: true }))
+          .get('/users/1')
+          .expect(200)
+        // Decided when the instrumentation's span started (ratio 0): unsampled, nothing held to upgrade.
+        expect(response.headers.traceresponse).toMatch(/-0[02]$/)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(handle.memory.getFinishedSpans()).toEqual([])
+      const said = written.filter((line) =>
+        line.includes("a SERVER span started outside traceweave's middleware"),
+      )
+      expect(said).toHaveLength(1)
+      expect(said[0]).toMatch(/ignoreIncomingRequestHook/)
+    } finally {
+      write.mockRestore()
     }
   })
 

@@ -69,6 +69,17 @@ interface AxiosResponseLike {
   status?: number
   headers?: unknown
   data?: unknown
+  request?: unknown
+}
+
+/**
+ * Where node's http adapter finally got the response from: follow-redirects puts `responseUrl` on the
+ * last response (`request.res`). `undefined` otherwise (no redirect followed, or another adapter: we
+ * follow their redirects hop by hop): the call's own URL.
+ */
+function finalUrlOf(response: AxiosResponseLike): string | undefined {
+  const responseUrl = (response.request as { res?: { responseUrl?: unknown } } | undefined)?.res?.responseUrl
+  return typeof responseUrl === 'string' ? responseUrl : undefined
 }
 
 function responseOf(error: unknown): AxiosResponseLike | undefined {
@@ -93,6 +104,11 @@ const axiosTransport: RetryTransport<AxiosResponseLike> = {
   },
   headersOf: (response) => response?.headers,
   headersOfError: (error) => responseOf(error)?.headers,
+  // A response axios rejects (its default validateStatus refuses 4xx/5xx) is read too.
+  answerOf: ({ result, error }) => {
+    const response = result ?? responseOf(error)
+    return response === undefined ? undefined : { headers: response.headers, url: finalUrlOf(response) }
+  },
   release({ result, error }) {
     releaseData(result?.data ?? responseOf(error)?.data)
   },
@@ -296,6 +312,11 @@ const hopTransport: Transport<HopOutcome> = {
   // A 3xx is no error on the hop's span, even when axios rejects it.
   statusOf: (outcome) => axiosTransport.statusOf(responseOfOutcome(outcome)!),
   statusOfError: axiosTransport.statusOfError,
+  // One hop, no redirect followed inside it: the hop's own URL.
+  answerOf: ({ result, error }) => {
+    const response = result === undefined ? responseOf(error) : responseOfOutcome(result)
+    return response === undefined ? undefined : { headers: response.headers, url: undefined }
+  },
 }
 
 function locationOf(response: AxiosResponseLike | undefined): string | undefined {

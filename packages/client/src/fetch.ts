@@ -104,6 +104,9 @@ const fetchTransport: RetryTransport<Response> = {
   statusOfError: () => undefined,
   headersOf: (response) => response?.headers,
   headersOfError: () => undefined,
+  // `response.url` is where native redirects ended ('' for a synthetic Response: the call's URL).
+  answerOf: ({ result }) =>
+    result === undefined ? undefined : { headers: result.headers, url: String(result.url ?? '') },
   release({ result }) {
     // An unread body holds its connection until collected; cancel it so the socket is reused or freed.
     result?.body?.cancel().catch(() => {})

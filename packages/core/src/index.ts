@@ -49,7 +49,7 @@ export type { RetryOptions, RetryContext } from './helpers/retry'
 // sampling
 export { TraceweaveSampler } from './sampling/sampler'
 export { getSamplingStats, resetSamplingStats } from './sampling/stats'
-export type { SamplingStats, SamplingReason } from './sampling/stats'
+export type { SamplingStats, SamplingReason, UpgradeReason } from './sampling/stats'
 export type { SamplingOptions, SamplingRule, SampleSpec, SamplingStep } from './sampling/options'
 
 // correlation: request and session IDs, users, span processor

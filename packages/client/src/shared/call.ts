@@ -1,13 +1,14 @@
-import { context, trace, type Context, type Span } from '@opentelemetry/api'
+import { context, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api'
 import { isTracingDisabled } from '@traceweave/core'
 import {
+  applyDownstreamAnswer,
   failOpen,
   isTracingSuppressed,
   reportFailure,
   resendsBefore,
   suppressTracing,
 } from '@traceweave/core/internal'
-import { outgoingHeaders, type OutgoingHeaders } from './headers'
+import { outgoingHeaders, readHeader, type OutgoingHeaders } from './headers'
 import type { ClientSettings } from './options'
 import { endWithError, endWithStatus, startClientSpan } from './span'
 
@@ -26,6 +27,18 @@ export interface Transport<R> {
   statusOf(result: R): number | undefined
   /** The response status an error carries (axios rejects 4xx/5xx), if any. */
   statusOfError(error: unknown): number | undefined
+  /**
+   * The response a result or error carries, for the callee's answer about the trace: its headers and
+   * the URL it finally came from (after redirects the transport followed itself), if known.
+   */
+  answerOf?(outcome: { result?: R; error?: unknown }): ResponseAnswer | undefined
+}
+
+/** A response as the deferred-sampling step reads it. */
+export interface ResponseAnswer {
+  readonly headers: unknown
+  /** The final URL after redirects; `undefined`: the call's own URL. */
+  readonly url: string | undefined
 }
 
 /**
@@ -69,12 +82,15 @@ export function sendTraced<R>(
   }
   if (span === undefined) return Promise.resolve(pending)
   const ended = span
+  const answerContext = trace.setSpan(parent, ended)
   return Promise.resolve(pending).then(
     (result) => {
+      readAnswer(settings, call, transport, answerContext, { result })
       failOpen('client: ending the span', () => endWithStatus(ended, transport.statusOf(result)), undefined)
       return result
     },
     (error: unknown) => {
+      readAnswer(settings, call, transport, answerContext, { error })
       failOpen(
         'client: ending the span',
         () => endWithError(ended, error, transport.statusOfError(error)),
@@ -82,5 +98,37 @@ export function sendTraced<R>(
       )
       throw error
     },
+  )
+}
+
+/**
+ * Before the CLIENT span ends: a callee inside `propagateTo` (judged on the URL the response finally
+ * came from) may answer that it kept the trace (`traceresponse`, Server-Timing `trace`); core upgrades
+ * the caller's request if it went out unsampled. Only calls that went out unsampled read the headers.
+ */
+function readAnswer<R>(
+  settings: ClientSettings,
+  call: OutgoingCall<R>,
+  transport: Transport<R>,
+  callContext: Context,
+  outcome: { result?: R; error?: unknown },
+): void {
+  const answerOf = transport.answerOf
+  if (answerOf === undefined) return
+  const spanContext = trace.getSpanContext(callContext)
+  if (spanContext === undefined || (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0) return
+  failOpen(
+    'client: reading the trace response',
+    () => {
+      const answer = answerOf(outcome)
+      if (answer === undefined) return
+      const url = answer.url === undefined || answer.url === '' ? call.url : new URL(answer.url)
+      if (!settings.propagateTo(url)) return
+      applyDownstreamAnswer(callContext, {
+        traceresponse: readHeader(answer.headers, 'traceresponse'),
+        serverTiming: readHeader(answer.headers, 'server-timing'),
+      })
+    },
+    undefined,
   )
 }

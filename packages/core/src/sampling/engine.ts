@@ -2,7 +2,7 @@ import type { IdHasher } from '../correlation/hashing'
 import { AdaptiveStates, type AdaptiveState } from './adaptive'
 import type { ResolvedSamplingOptions } from './options'
 import { TokenBucket } from './rate-limit'
-import { compileRules, type CompiledRule, type SamplingInput } from './rules'
+import { compileRules, type CompiledRule, type OutcomeReason, type SamplingInput } from './rules'
 import type { SamplingReason } from './stats'
 import { ALWAYS_THRESHOLD, isKept, probabilityToThreshold, type Threshold } from './threshold'
 
@@ -15,6 +15,11 @@ export interface SamplingDecision {
    * when it is not (rate-limited keeps, a parent without `th`): then both are erased, never guessed.
    */
   readonly threshold: Threshold | undefined
+  /**
+   * A keep that overrode an earlier "no" of the same request (an outcome rule, a downstream service's
+   * sampled response): its probability is unknown, so `threshold` is `undefined`.
+   */
+  readonly upgraded?: boolean
 }
 
 /** 2^56: randomness values are 56-bit. */
@@ -31,9 +36,13 @@ const DROP_BY_PARENT: SamplingDecision = { sampled: false, reason: 'parent', thr
  */
 export class SamplingEngine {
   private readonly rules: CompiledRule[]
+  /** The outcome rules (status, minDurationMs), first: an earlier route rule must not hide them. */
+  private readonly outcomeRules: CompiledRule[]
   private readonly ratioThreshold: Threshold | undefined
   private readonly adaptive: AdaptiveStates
   private readonly bucket: TokenBucket | undefined
+  /** The bound of upgrades: its own bucket, or the `maxPerSecond` one. */
+  private readonly upgradeBucket: TokenBucket | undefined
   /**
    * HMACs of the `users` list, per hasher (one per middleware with `hashIds`), built at the first
    * hashed user that hasher brings. Bound: the hashers are few and weakly held; each set is the list.
@@ -41,11 +50,42 @@ export class SamplingEngine {
   private readonly hashedUsers = new WeakMap<IdHasher, ReadonlySet<string>>()
 
   constructor(private readonly options: ResolvedSamplingOptions) {
-    this.rules = compileRules(options.rules)
+    const rules = compileRules(options.rules)
+    this.outcomeRules = rules.filter((rule) => rule.outcome !== undefined)
+    // Outcome rules go first; the others keep their order. Without outcome rules, the list as given.
+    this.rules = [...this.outcomeRules, ...rules.filter((rule) => rule.outcome === undefined)]
     this.ratioThreshold = options.ratio > 0 ? probabilityToThreshold(options.ratio) : undefined
     this.adaptive = new AdaptiveStates(options.maxAdaptiveKeys, options.adaptiveWindowMs, options.clock)
     this.bucket =
       options.maxPerSecond === undefined ? undefined : new TokenBucket(options.maxPerSecond, options.clock)
+    this.upgradeBucket =
+      options.maxUpgradesPerSecond === undefined
+        ? this.bucket
+        : new TokenBucket(options.maxUpgradesPerSecond, options.clock)
+  }
+
+  /**
+   * Whether an outcome rule keeps a request that was given a "no" before its outcome was known: the
+   * reason of the first outcome rule that matches `input` and keeps `randomness`, else `undefined`.
+   * A rule that matches but does not keep (a sample below 1) ends the search, as first-match would.
+   */
+  outcomeKeep(input: SamplingInput, randomness: string): OutcomeReason | undefined {
+    for (const rule of this.outcomeRules) {
+      if (!rule.matches(input)) continue
+      const sample = rule.sample
+      const kept =
+        sample.kind === 'ratio'
+          ? sample.threshold !== undefined && isKept(randomness, sample.threshold)
+          : decideAdaptively('rule', this.adaptive.get(`rule:${rule.index}`), sample.target, randomness)
+              .sampled
+      return kept ? rule.outcome : undefined
+    }
+    return undefined
+  }
+
+  /** Takes one upgrade from the bound (`maxUpgradesPerSecond`, or the `maxPerSecond` bucket). */
+  tryUpgrade(): boolean {
+    return this.upgradeBucket === undefined || this.upgradeBucket.tryTake()
   }
 
   /** Step 1: a trusted parent's sampled bit decides; its `th` is kept only if it is consistent. */

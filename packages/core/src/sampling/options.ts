@@ -11,6 +11,17 @@ export interface SamplingRule {
   pathPrefix?: string
   /** A request header and the value it must equal (string) or match (RegExp). */
   header?: [name: string, value: string | RegExp]
+  /**
+   * The response's outcome: `'error'` (a 5xx response or a recorded exception), a status code (`503`)
+   * or a class (`'5xx'`). An outcome condition: needs `decide: 'deferred'`, is judged when the response
+   * head is written, and applies whatever the rule's position in the list.
+   */
+  status?: 'error' | number | `${1 | 2 | 3 | 4 | 5}xx`
+  /**
+   * The request took at least this long (ms): to the first byte of the response when the head is
+   * written, then to the server span's end. An outcome condition, like `status`.
+   */
+  minDurationMs?: number
   /** `0` drops, `0.5` keeps half, `1` keeps all, `{ perSecond: 5 }` is adaptive for this rule. */
   sample: SampleSpec
 }
@@ -48,6 +59,12 @@ export interface SamplingOptions {
   steps?: readonly SamplingStep[]
   /** At most this many new sampled traces per second (token bucket), except parent/user/rule keeps. Default: no limit. */
   maxPerSecond?: number
+  /**
+   * At most this many upgrades per second (token bucket): keeps that override an earlier "no" (an
+   * outcome rule, a downstream service's sampled `traceresponse`). Default: `maxPerSecond`'s bucket if
+   * set (upgrades share it), else 100.
+   */
+  maxUpgradesPerSecond?: number
   /** Bound of per-key adaptive state (LRU). Default `1000`. */
   maxAdaptiveKeys?: number
   /** Deferred mode: finished spans held per undecided trace before it is decided early. Default `512`. */
@@ -72,6 +89,10 @@ export interface ResolvedSamplingOptions {
   adaptiveWindowMs: number
   steps: readonly SamplingStep[]
   maxPerSecond: number | undefined
+  /** `undefined` with `maxPerSecond` set: upgrades share its bucket. */
+  maxUpgradesPerSecond: number | undefined
+  /** Some rule has an outcome condition (`status`, `minDurationMs`). */
+  hasOutcomeRules: boolean
   maxAdaptiveKeys: number
   maxBufferedSpansPerTrace: number
   maxPendingTraces: number
@@ -89,12 +110,24 @@ const OPTION_NAMES = new Set<string>([
   'adaptiveWindowMs',
   'steps',
   'maxPerSecond',
+  'maxUpgradesPerSecond',
   'maxAdaptiveKeys',
   'maxBufferedSpansPerTrace',
   'maxPendingTraces',
   'clock',
 ])
-const RULE_FIELDS = new Set<string>(['method', 'route', 'pathPrefix', 'header', 'sample'])
+const RULE_FIELDS = new Set<string>([
+  'method',
+  'route',
+  'pathPrefix',
+  'header',
+  'status',
+  'minDurationMs',
+  'sample',
+])
+/** Upgrades per second when neither `maxUpgradesPerSecond` nor `maxPerSecond` is given. */
+export const DEFAULT_MAX_UPGRADES_PER_SECOND = 100
+const STATUS_CLASS = /^[1-5]xx$/
 
 const defaultClock = () => performance.now()
 
@@ -121,6 +154,7 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
     adaptiveWindowMs = 10_000,
     steps = [],
     maxPerSecond,
+    maxUpgradesPerSecond,
     maxAdaptiveKeys = 1000,
     maxBufferedSpansPerTrace = 512,
     maxPendingTraces = 1000,
@@ -136,6 +170,7 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
   checkProbability('sampling.ratio', ratio)
   if (targetPerSecond !== undefined) checkPositive('sampling.targetPerSecond', targetPerSecond)
   if (maxPerSecond !== undefined) checkPositive('sampling.maxPerSecond', maxPerSecond)
+  if (maxUpgradesPerSecond !== undefined) checkPositive('sampling.maxUpgradesPerSecond', maxUpgradesPerSecond)
   if (adaptiveKey !== 'global' && adaptiveKey !== 'route') {
     throw new TypeError(`sampling.adaptiveKey must be 'global' or 'route', got ${describe(adaptiveKey)}`)
   }
@@ -186,6 +221,9 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
     // Highest threshold first, so the first step whose `above` the rate exceeds applies.
     steps: [...steps].sort((a, b) => b.above - a.above),
     maxPerSecond,
+    maxUpgradesPerSecond:
+      maxUpgradesPerSecond ?? (maxPerSecond === undefined ? DEFAULT_MAX_UPGRADES_PER_SECOND : undefined),
+    hasOutcomeRules: rules.some(isOutcomeRule),
     maxAdaptiveKeys,
     maxBufferedSpansPerTrace,
     maxPendingTraces,
@@ -213,6 +251,26 @@ function checkRule(rule: SamplingRule, index: number, decide: string): void {
       )
     }
   }
+  if (rule.status !== undefined) {
+    const status: unknown = rule.status
+    const valid =
+      status === 'error' ||
+      (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599) ||
+      (typeof status === 'string' && STATUS_CLASS.test(status))
+    if (!valid) {
+      throw new TypeError(
+        `${name}.status must be 'error', a status code 100..599 or a class '1xx'..'5xx', got ${describe(status)}`,
+      )
+    }
+    needsDeferred(`${name}.status`, decide, 'the status is known when the response is written')
+  }
+  if (rule.minDurationMs !== undefined) {
+    const ms: unknown = rule.minDurationMs
+    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) {
+      throw new RangeError(`${name}.minDurationMs must be a finite number of ms >= 0, got ${describe(ms)}`)
+    }
+    needsDeferred(`${name}.minDurationMs`, decide, 'the duration is known at the end of the request')
+  }
   if (
     rule.pathPrefix !== undefined &&
     (typeof rule.pathPrefix !== 'string' || !rule.pathPrefix.startsWith('/'))
@@ -233,6 +291,19 @@ function checkRule(rule: SamplingRule, index: number, decide: string): void {
   } else {
     throw new TypeError(
       `${name}.sample must be a probability 0..1 or { perSecond: number }, got ${describe(sample)}`,
+    )
+  }
+}
+
+/** Whether `rule` looks at the request's outcome (status, duration), known only as it is answered. */
+export function isOutcomeRule(rule: SamplingRule): boolean {
+  return rule.status !== undefined || rule.minDurationMs !== undefined
+}
+
+function needsDeferred(name: string, decide: string, why: string): void {
+  if (decide !== 'deferred') {
+    throw new TypeError(
+      `${name} needs sampling.decide: 'deferred' (got ${describe(decide)}): ${why}, after a decision at request start`,
     )
   }
 }

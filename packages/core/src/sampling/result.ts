@@ -12,6 +12,8 @@ import type { SamplingInput } from './rules'
 
 /** Span attribute carrying 1/probability of a kept trace whose probability is known. */
 export const ATTR_ADJUSTED_COUNT = 'sampling.adjusted_count'
+/** Span attribute marking a trace kept after an earlier "no" (its probability is unknown). */
+export const ATTR_UPGRADED = 'sampling.upgraded'
 
 /** The result for spans that are neither recorded nor sampled. */
 export const NOT_RECORD: SamplingResult = { decision: OtelDecision.NOT_RECORD }

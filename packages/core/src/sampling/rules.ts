@@ -14,12 +14,23 @@ export interface SamplingInput {
    * hasher (the middleware's `hashIds`), and a `users` function is not asked (it expects raw IDs).
    */
   userIdHashedWith?: IdHasher | null
+  /** The response status, once the head is written (outcome rules). */
+  status?: number
+  /** An exception was recorded on the request (outcome rules). */
+  error?: boolean
+  /** Time since the request started, in ms (outcome rules: `minDurationMs`). */
+  elapsedMs?: number
 }
+
+/** Why an outcome rule kept a request: its `status` condition, or else its `minDurationMs`. */
+export type OutcomeReason = 'error' | 'duration'
 
 /** A rule compiled once at setup: lowercased names, precomputed threshold. */
 export interface CompiledRule {
   readonly index: number
   readonly sample: { kind: 'ratio'; threshold: Threshold | undefined } | { kind: 'perSecond'; target: number }
+  /** Set for outcome rules (`status`, `minDurationMs`): what a keep by this rule is counted as. */
+  readonly outcome: OutcomeReason | undefined
   matches(input: SamplingInput): boolean
 }
 
@@ -34,10 +45,15 @@ function compileRule(rule: SamplingRule, index: number): CompiledRule {
   const prefix = rule.pathPrefix?.replace(/\/+$/, '') // '/health/' and '/health' mean the same
   const headerName = rule.header?.[0].toLowerCase()
   const headerValue = rule.header?.[1]
+  const status = compileStatus(rule.status)
+  const minDurationMs = rule.minDurationMs
   return {
     index,
     sample: compileSample(rule.sample),
+    outcome: status !== undefined ? 'error' : minDurationMs !== undefined ? 'duration' : undefined,
     matches(input) {
+      if (status !== undefined && !status(input)) return false
+      if (minDurationMs !== undefined && !((input.elapsedMs ?? -1) >= minDurationMs)) return false
       if (method !== undefined && input.method?.toUpperCase() !== method) return false
       if (route !== undefined && input.route !== route) return false
       if (prefix !== undefined && !hasPathPrefix(input.path, prefix)) return false
@@ -51,6 +67,15 @@ function compileRule(rule: SamplingRule, index: number): CompiledRule {
       return true
     },
   }
+}
+
+/** The `status` condition as a test of the input; `undefined` when the rule has none. */
+function compileStatus(status: SamplingRule['status']): ((input: SamplingInput) => boolean) | undefined {
+  if (status === undefined) return undefined
+  if (status === 'error') return (input) => input.error === true || (input.status ?? 0) >= 500
+  if (typeof status === 'number') return (input) => input.status === status
+  const low = Number(status[0]) * 100
+  return (input) => input.status !== undefined && input.status >= low && input.status < low + 100
 }
 
 function compileSample(sample: SampleSpec): CompiledRule['sample'] {

@@ -22,6 +22,15 @@ import { TraceweaveSampler } from './sampler'
 import { getSamplingStats, resetSamplingStats } from './stats'
 import { seededTraceIds } from './test-ids'
 
+/** The stats of upgrades and evictions when there were none (no outcome rules here). */
+const NO_UPGRADES = {
+  upgraded: 0,
+  upgradedByReason: {},
+  upgradesRefused: 0,
+  upgradesMissed: 0,
+  evicted: { requests: 0, spans: 0 },
+}
+
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
 
 /** A real SDK provider with our sampler and the deferred wrapper in front of an in-memory exporter. */
@@ -87,6 +96,7 @@ describe('TraceweaveSampler on a real SDK provider', () => {
       rate: 1,
       byReason: { ratio: 1 },
       decidedEarly: 0,
+      ...NO_UPGRADES,
     })
   })
 
@@ -116,6 +126,7 @@ describe('TraceweaveSampler on a real SDK provider', () => {
       rate: 0.5,
       byReason: { parent: 2 },
       decidedEarly: 0,
+      ...NO_UPGRADES,
     })
   })
 
@@ -176,6 +187,7 @@ describe('TraceweaveSampler on a real SDK provider', () => {
       rate: 0.5,
       byReason: { user: 1, ratio: 1 },
       decidedEarly: 0,
+      ...NO_UPGRADES,
     })
   })
 })
@@ -219,6 +231,7 @@ describe('deferred decisions', () => {
       rate: 0.5,
       byReason: { rule: 1, ratio: 1 },
       decidedEarly: 0,
+      ...NO_UPGRADES,
     })
   })
 

@@ -1,5 +1,6 @@
 import {
   SamplingDecision as OtelDecision,
+  SpanKind,
   TraceFlags,
   isSpanContextValid,
   trace,
@@ -8,10 +9,10 @@ import {
   type Link,
   type Sampler,
   type SamplingResult,
-  type SpanKind,
   type TraceState,
 } from '@opentelemetry/api'
 import { getRequestState } from '../correlation/request-state'
+import { warnOnce } from '../internal/diag'
 import { DeferredSampling } from './deferred'
 import { SamplingEngine, type SamplingDecision } from './engine'
 import { resolveSamplingOptions, type ResolvedSamplingOptions, type SamplingOptions } from './options'
@@ -54,7 +55,9 @@ export class TraceweaveSampler implements Sampler {
     this.engine = new SamplingEngine(this.options)
     this.deferred =
       this.options.decide === 'deferred'
-        ? new DeferredSampling(this.options, (input, randomness) => this.decideHere(input, randomness))
+        ? new DeferredSampling(this.options, this.engine, (input, randomness) =>
+            this.decideHere(input, randomness),
+          )
         : undefined
   }
 
@@ -62,7 +65,7 @@ export class TraceweaveSampler implements Sampler {
     context: Context,
     traceId: string,
     _spanName: string,
-    _spanKind: SpanKind,
+    spanKind: SpanKind,
     attributes: Attributes,
     _links: Link[],
   ): SamplingResult {
@@ -76,6 +79,12 @@ export class TraceweaveSampler implements Sampler {
       return this.deferred?.followPending(state, traceId) ?? NOT_RECORD
     }
 
+    if (state === undefined && spanKind === SpanKind.SERVER && this.deferred !== undefined) {
+      warnOnce(
+        'sampling.deferred-foreign-server-span',
+        "sampling.decide: 'deferred': a SERVER span started outside traceweave's middleware (OpenTelemetry's http instrumentation for incoming requests?) is decided at its start, not deferred: route and outcome rules (status, minDurationMs) do not apply to it, and it cannot be upgraded. Let traceweave open server spans (http instrumentation with ignoreIncomingRequestHook: () => true); outgoing instrumentation keeps working.",
+      )
+    }
     const explicitRv = getOtSubKey(parent?.traceState, 'rv')
     const randomness = traceRandomness(traceId, explicitRv)
     // An `rv` that is not 14 lowercase hex digits is no randomness value: like an invalid `th`, it is
@@ -90,6 +99,12 @@ export class TraceweaveSampler implements Sampler {
         randomness,
       )
       recordDecision(decision.reason, decision.sampled)
+      if (!decision.sampled && state !== undefined && this.deferred?.judgesOutcome === true) {
+        // With outcome rules a parent's "no" sets only the outgoing flag: the request is recorded, and
+        // an error or a slow answer can still keep it (an upgrade the response reports to the parent).
+        this.deferred.begin(state, traceId, randomness, decision)
+        return rvInvalid ? { decision: OtelDecision.RECORD, traceState: parentTraceState } : RECORD_ONLY
+      }
       return toResult(decision, parentTraceState, rvInvalid)
     }
 

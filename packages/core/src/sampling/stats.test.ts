@@ -7,6 +7,15 @@ import {
 } from '@opentelemetry/sdk-metrics'
 import { getSamplingStats, recordDecision, resetSamplingStats } from './stats'
 
+/** The stats of upgrades and evictions when there were none (no outcome rules here). */
+const NO_UPGRADES = {
+  upgraded: 0,
+  upgradedByReason: {},
+  upgradesRefused: 0,
+  upgradesMissed: 0,
+  evicted: { requests: 0, spans: 0 },
+}
+
 afterEach(() => {
   metrics.disable()
   resetSamplingStats()
@@ -24,9 +33,17 @@ describe('sampling stats', () => {
       rate: 0.5,
       byReason: { ratio: 2, user: 1, rateLimited: 1 },
       decidedEarly: 0,
+      ...NO_UPGRADES,
     })
     resetSamplingStats()
-    expect(getSamplingStats()).toEqual({ total: 0, sampled: 0, rate: 0, byReason: {}, decidedEarly: 0 })
+    expect(getSamplingStats()).toEqual({
+      total: 0,
+      sampled: 0,
+      rate: 0,
+      byReason: {},
+      decidedEarly: 0,
+      ...NO_UPGRADES,
+    })
   })
 
   it('returns a copy: changing it does not change the counters', () => {

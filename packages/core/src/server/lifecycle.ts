@@ -1,7 +1,6 @@
 import {
   context,
   INVALID_SPAN_CONTEXT,
-  isSpanContextValid,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -64,6 +63,12 @@ import { registerServerRequest } from './registry'
 import { runInRequestContext } from '../internal/fallback-context'
 import { registerMountWatch, serverOf, watchMount, type MountWatch } from './response-observer'
 import { ServerResources } from './resources'
+import {
+  decideResponse,
+  needsResponseHead,
+  setServerTimingTrace,
+  traceResponseValue,
+} from './response-decision'
 import type { ServerAdapter, ServerLifecycle, ServerRequest } from './types'
 
 const withContext = <T>(ctx: Context, fn: () => T): T => context.with(ctx, fn)
@@ -98,6 +103,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   private readonly bindStreams: boolean
   private readonly mount: MountWatch
   private readonly resources: ServerResources
+  /** `traceresponse` or the Server-Timing `trace` metric is sent. */
+  private readonly reportsDecision: boolean
 
   constructor(
     private readonly options: ResolvedServerOptions<Request>,
@@ -108,6 +115,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     this.resources = new ServerResources(options.resources)
     const echoed = options.requestId?.echo === true ? [options.requestId.header] : []
     this.exposeNames = options.traceResponse ? [...echoed, TRACERESPONSE_HEADER] : echoed
+    this.reportsDecision = options.traceResponse || options.serverTiming
     this.mount = watchMount(adapter.framework)
     registerMountWatch(this, this.mount)
   }
@@ -199,10 +207,14 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     }
   }
 
-  /** Response starting (headers about to be written): last chance for route and response headers. */
-  responseStarting(serverRequest: ServerRequest<Request>): void {
+  /**
+   * Response starting (headers about to be written with `status`): last chance for route and response
+   * headers, and the moment a deferred decision is judged on the outcome and reported.
+   */
+  responseStarting(serverRequest: ServerRequest<Request>, status?: number): void {
     this.refreshRoute(serverRequest)
-    this.setResponseHeaders(serverRequest)
+    const sampled = decideResponse(serverRequest, status ?? serverRequest.res.statusCode)
+    this.setResponseHeaders(serverRequest, true, sampled)
     // An enriched span is ended by the http instrumentation on the response's 'close', before our
     // 'close' listener runs: its response headers are recorded now, when they are set.
     const { span, res, ownsSpan } = serverRequest
@@ -321,10 +333,20 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       if (ownsSpan) span.setAttributes(correlationAttributes)
       trackOpenSpan(state, span)
     }
-    this.setResponseHeaders(serverRequest)
+    // A deferred decision still open (outcome rules, or a decision the response reports) is judged and
+    // reported when the head is written; only such requests pay for the hook (one field read for others).
+    const decidesAtHead =
+      state.sampling !== undefined && ownsSpan && needsResponseHead(serverRequest, this.reportsDecision)
+    this.setResponseHeaders(serverRequest, !decidesAtHead, undefined)
     // A CORS middleware after us may overwrite Access-Control-Expose-Headers, and an enriched span is
     // ended before our 'close' listener runs: both need the moment the head is written.
-    if (options.exposeHeaders || (!ownsSpan && options.captureResponseHeaders.length > 0)) {
+    // The app may set its own Server-Timing after us: our metric is added when the head is written.
+    if (
+      decidesAtHead ||
+      options.serverTiming ||
+      options.exposeHeaders ||
+      (!ownsSpan && options.captureResponseHeaders.length > 0)
+    ) {
       hookResponseHead(serverRequest)
     }
     // One small closure per request: the alternative, finding the request from `res` in a shared
@@ -490,17 +512,29 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     }
   }
 
-  private setResponseHeaders(serverRequest: ServerRequest<Request>): void {
-    const { res, state, span } = serverRequest
+  /**
+   * The request ID, `traceresponse` and Server-Timing `trace` headers. The trace value is written when
+   * `withTrace`: at start only if the decision is final already, at the head always, with the decision
+   * as it stands then (`sampled`, from {@link decideResponse}).
+   */
+  private setResponseHeaders(
+    serverRequest: ServerRequest<Request>,
+    withTrace: boolean,
+    sampled: boolean | undefined,
+  ): void {
+    const { res, state } = serverRequest
     if (res.headersSent) return
     const options = this.options
     const policy = options.requestId
     if (policy?.echo === true && state.requestId !== undefined && !res.hasHeader(policy.header)) {
       res.setHeader(policy.header, state.requestId)
     }
-    if (options.traceResponse && !res.hasHeader(TRACERESPONSE_HEADER)) {
-      const value = traceResponseValue(span)
-      if (value !== undefined) res.setHeader(TRACERESPONSE_HEADER, value)
+    if (this.reportsDecision && withTrace) {
+      const value = traceResponseValue(serverRequest, sampled)
+      if (value !== undefined) {
+        if (options.traceResponse) res.setHeader(TRACERESPONSE_HEADER, value)
+        if (options.serverTiming) setServerTimingTrace(res, value)
+      }
     }
     if (options.exposeHeaders && this.exposeNames.length > 0) exposeHeaders(res, this.exposeNames)
   }
@@ -578,8 +612,9 @@ class TracerSource {
 
 /**
  * Calls the lifecycle's `responseStarting` when the response head is written, by wrapping this
- * response's `writeHead` (once). Only for the few responses that need it (errors, exposeHeaders), so
- * the closure it makes costs nothing on the common path.
+ * response's `writeHead` (once). Only for the responses that need it (errors, exposeHeaders,
+ * serverTiming, a deferred decision judged or reported at the head), so the closure it makes costs
+ * nothing on the common path.
  */
 function hookResponseHead(serverRequest: ServerRequest<unknown>): void {
   const res = serverRequest.res
@@ -591,7 +626,8 @@ function hookResponseHead(serverRequest: ServerRequest<unknown>): void {
     if (this.writeHead === traceweaveWriteHead) this.writeHead = original
     if (!serverRequest.ended) {
       const lifecycle = serverRequest.lifecycle as Lifecycle<unknown>
-      failOpen('server.responseStarting', () => lifecycle.responseStarting(serverRequest), undefined)
+      const status = typeof args[0] === 'number' ? args[0] : undefined
+      failOpen('server.responseStarting', () => lifecycle.responseStarting(serverRequest, status), undefined)
     }
     return (original as (...a: unknown[]) => unknown).apply(this, args)
   } as ServerResponse['writeHead']
@@ -639,13 +675,6 @@ function headerAttribute(header: CapturedHeader, value: unknown): string[] | und
   if (header.redacted) return ['[REDACTED]']
   const values = Array.isArray(value) ? value : [value]
   return values.slice(0, 16).map((one) => String(one).slice(0, MAX_HEADER_ATTRIBUTE_LENGTH))
-}
-
-function traceResponseValue(span: Span): string | undefined {
-  const spanContext = span.spanContext()
-  if (!isSpanContextValid(spanContext)) return undefined
-  const flags = (spanContext.traceFlags & 0x03).toString(16).padStart(2, '0')
-  return `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`
 }
 
 function exposeHeaders(res: ServerResponse, names: readonly string[]): void {

@@ -120,8 +120,17 @@ export interface TraceweaveOptions<Request = unknown> {
   ignore?: ReadonlyArray<string | RegExp> | ((request: Request) => boolean)
   /** Headers to record on the server span, with redaction. Default: none. */
   captureHeaders?: CaptureHeadersOptions
-  /** Send the `traceresponse` header (Trace Context Level 3 draft). Default `false`. */
+  /**
+   * Send the `traceresponse` header (W3C Trace Context): the server span's IDs, the sampling decision as
+   * it stands when the head is written (a deferred one is judged then), and the caller's random bit.
+   * Traced clients read it to follow a callee's upgrade. Default `false`.
+   */
   traceResponse?: boolean
+  /**
+   * Add the trace context metric to `Server-Timing` (`trace;desc=00-<trace-id>-<span-id>-<flags>`), as
+   * Trace Context's response format describes: the same value as `traceresponse`. Default `false`.
+   */
+  serverTiming?: boolean
   /** Add the request ID header (and `traceresponse`) to `Access-Control-Expose-Headers`. Default `false`. */
   exposeHeaders?: boolean
   /**
@@ -186,6 +195,7 @@ export interface ResolvedServerOptions<Request> {
   readonly captureRequestHeaders: readonly CapturedHeader[]
   readonly captureResponseHeaders: readonly CapturedHeader[]
   readonly traceResponse: boolean
+  readonly serverTiming: boolean
   readonly exposeHeaders: boolean
   readonly existingServerSpan: 'enrich' | 'nest'
   readonly metrics: boolean
@@ -214,6 +224,7 @@ const OPTION_KEYS = new Set([
   'ignore',
   'captureHeaders',
   'traceResponse',
+  'serverTiming',
   'exposeHeaders',
   'existingServerSpan',
   'metrics',
@@ -252,6 +263,7 @@ export function resolveServerOptions<Request>(
     ignore,
     captureHeaders,
     traceResponse = false,
+    serverTiming = false,
     exposeHeaders = false,
     existingServerSpan = 'enrich',
     metrics = true,
@@ -280,6 +292,7 @@ export function resolveServerOptions<Request>(
   const ignoreResolved = resolveIgnore(ignore)
   const capture = resolveCapture(captureHeaders)
   checkBoolean(traceResponse, 'traceResponse')
+  checkBoolean(serverTiming, 'serverTiming')
   checkBoolean(exposeHeaders, 'exposeHeaders')
   checkBoolean(metrics, 'metrics')
   if (bindStreams !== undefined) checkBoolean(bindStreams, 'bindStreams')
@@ -300,6 +313,7 @@ export function resolveServerOptions<Request>(
     ...ignoreResolved,
     ...capture,
     traceResponse,
+    serverTiming,
     exposeHeaders,
     existingServerSpan,
     metrics,
