@@ -15,6 +15,9 @@ export const ATTR_ADJUSTED_COUNT = 'sampling.adjusted_count'
 /** Span attribute marking a trace kept after an earlier "no" (its probability is unknown). */
 export const ATTR_UPGRADED = 'sampling.upgraded'
 
+/** Span attribute naming why the trace was kept where it entered this service (`ratio`, `user`, `rule`, ...). */
+export const ATTR_SAMPLING_REASON = 'sampling.reason'
+
 /** The result for spans that are neither recorded nor sampled. */
 export const NOT_RECORD: SamplingResult = { decision: OtelDecision.NOT_RECORD }
 
@@ -31,12 +34,27 @@ export function toResult(
     return rewritten ? { decision: OtelDecision.NOT_RECORD, traceState: parentTraceState } : NOT_RECORD
   }
   const traceState = withThreshold(parentTraceState, decision.threshold)
-  if (decision.threshold === undefined) return { decision: OtelDecision.RECORD_AND_SAMPLED, traceState }
+  if (decision.threshold === undefined)
+    return { decision: OtelDecision.RECORD_AND_SAMPLED, traceState, attributes: reasonOnly(decision.reason) }
   return {
     decision: OtelDecision.RECORD_AND_SAMPLED,
     traceState,
-    attributes: { [ATTR_ADJUSTED_COUNT]: decision.threshold.adjustedCount },
+    attributes: {
+      [ATTR_SAMPLING_REASON]: decision.reason,
+      [ATTR_ADJUSTED_COUNT]: decision.threshold.adjustedCount,
+    },
   }
+}
+
+// One frozen attributes object per reason (a handful), built once: the SDK copies attributes in.
+const REASON_ATTRIBUTES = new Map<string, Attributes>()
+function reasonOnly(reason: string): Attributes {
+  let attributes = REASON_ATTRIBUTES.get(reason)
+  if (attributes === undefined) {
+    attributes = Object.freeze({ [ATTR_SAMPLING_REASON]: reason })
+    REASON_ATTRIBUTES.set(reason, attributes)
+  }
+  return attributes
 }
 
 /** What the rules see: the request record when our middleware started the span, else its attributes. */

@@ -112,6 +112,22 @@ describe('TraceweaveSampler on a real SDK provider', () => {
     expect(getSamplingStats()).toMatchObject({ total: 50, sampled: kept.length, byReason: { ratio: 50 } })
   })
 
+  it('a kept trace says on its entry span why it was kept (sampling.reason), with or without a known probability', () => {
+    const { tracer, spans } = providerWith({ ratio: 1 })
+    tracer.startSpan('root').end()
+    tracer.startSpan('server', { kind: SpanKind.SERVER }, remoteParent(true, 'ot=th:0')).end()
+    tracer.startSpan('server', { kind: SpanKind.SERVER }, remoteParent(true)).end() // probability unknown
+    const reasons = spans().map((span) => [
+      span.attributes['sampling.reason'],
+      span.attributes['sampling.adjusted_count'],
+    ])
+    expect(reasons).toEqual([
+      ['ratio', 1],
+      ['parent', 1],
+      ['parent', undefined],
+    ])
+  })
+
   it('a trusted remote parent decides, and its consistent th is kept with the other members', () => {
     const { tracer, spans } = providerWith({ ratio: 0 })
     // Randomness of this trace ID is 48eb211c80319c >= th 0 (100%): consistent.
