@@ -19,7 +19,8 @@ import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { CorrelationSpanProcessor, TraceweaveSampler, setTracingDisabled } from '@traceweave/core'
 import { logger } from '@traceweave/core/internal'
-import { createExportPipeline, NO_EXPORT_STATS } from './exporters'
+import { createExportPipeline, NO_EXPORT_STATS, type ExportPipeline } from './exporters'
+import { CountingBatchSpanProcessor } from './exporters/batch'
 import { MemorySpanExporter, type MemorySpans } from './exporters/memory'
 import { resolveConfig, type ResolvedConfig, type SetupTracingOptions } from './options'
 import { createPropagator } from './propagators'
@@ -36,7 +37,7 @@ import { startProcessSampler } from './resources/sampler'
 export interface TracingProvider extends TracerProvider {
   /** Exports every finished span still waiting in a queue. */
   forceFlush(): Promise<void>
-  /** Flushes, then stops every span processor and exporter. */
+  /** Flushes, then stops every span processor and exporter (no time bound: see `TracingHandle.shutdown`). */
   shutdown(): Promise<void>
 }
 
@@ -57,6 +58,12 @@ export interface TracingStats {
   failedExports: number
   /** The cause of the latest failed export in words (`connection refused`, `HTTP 503`, ...), else `undefined`. */
   lastExportError: string | undefined
+  /**
+   * Finished spans `shutdown()` could not get exported: waiting for export when it began, and not
+   * accepted by the exporter when it resolved (their export failed, or `exitTimeoutMillis` ran out
+   * first). 0 until `shutdown()` resolves.
+   */
+  unflushedSpans: number
 }
 
 /**
@@ -85,8 +92,9 @@ export interface TracingHandle {
   forceFlush(): Promise<void>
   /**
    * Unregisters our provider, context manager and propagator at once, removes the signal listeners,
-   * then flushes and stops the exporters. Idempotent: every call returns the same promise, which never
-   * rejects. After it, `setupTracing()` may be called again.
+   * then flushes and stops the exporters, waiting at most `exitTimeoutMillis`: spans not exported by
+   * then are given up, reported once and counted in `stats().unflushedSpans`. Idempotent: every call
+   * returns the same promise, which never rejects. After it, `setupTracing()` may be called again.
    */
   shutdown(): Promise<void>
 }
@@ -186,6 +194,7 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
   const processSampler = config.resources === undefined ? undefined : startProcessSampler(config.resources)
 
   let stopping: Promise<void> | undefined
+  let unflushedSpans = 0
   return {
     tracer: provider.getTracer(serviceName),
     provider,
@@ -195,6 +204,7 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
     stats: () => ({
       droppedSpans: pipeline.droppedSpans(),
       ...(pipeline.watched?.stats ?? NO_EXPORT_STATS),
+      unflushedSpans,
     }),
     forceFlush: () => (stopping ? stopping : reportRejection('forceFlush', provider.forceFlush())),
     shutdown() {
@@ -208,7 +218,9 @@ export function setupTracing(options?: SetupTracingOptions): TracingHandle {
           live = undefined
           setTracingDisabled(undefined)
         }
-        return reportRejection('shutdown', provider.shutdown())
+        return shutdownWithin(provider, pipeline, config.exitTimeoutMillis).then((count) => {
+          unflushedSpans = count
+        })
       })()
       return stopping
     },
@@ -303,7 +315,7 @@ function setupDisabled(config: ResolvedConfig): TracingHandle {
     memory: config.exporter.kind === 'memory' ? new MemorySpanExporter(1) : undefined,
     serviceName: undefined,
     disabled: true,
-    stats: () => ({ droppedSpans: 0, ...NO_EXPORT_STATS }),
+    stats: () => ({ droppedSpans: 0, ...NO_EXPORT_STATS, unflushedSpans: 0 }),
     forceFlush: () => done,
     shutdown() {
       if (live === state) {
@@ -313,6 +325,51 @@ function setupDisabled(config: ResolvedConfig): TracingHandle {
       return done
     },
   }
+}
+
+/**
+ * Shuts `provider` down, waiting at most `timeoutMillis`: the flush inside it waits for the
+ * collector's answer (the OTLP exporter's own timeout is 10 s), and a service stopping should not.
+ * Resolves with the spans that were waiting for export when it began and that the exporter has not
+ * accepted by the time it resolves; those are reported once.
+ */
+function shutdownWithin(
+  provider: NodeTracerProvider,
+  pipeline: ExportPipeline,
+  timeoutMillis: number,
+): Promise<number> {
+  type Outcome = { kind: 'done' } | { kind: 'failed'; error: unknown } | { kind: 'timeout' }
+  const queue = pipeline.processor instanceof CountingBatchSpanProcessor ? pipeline.processor : undefined
+  const exported = (): number => pipeline.watched?.stats.exportedSpans ?? 0
+  const waiting = queue?.waitingSpans() ?? 0
+  const exportedBefore = exported()
+  let timer: NodeJS.Timeout | undefined
+  // The batch processor's flush does not wait for an export already running; shutdown must.
+  const finished = provider
+    .shutdown()
+    .then(() => pipeline.watched?.idle())
+    .then(
+      (): Outcome => ({ kind: 'done' }),
+      (error: unknown): Outcome => ({ kind: 'failed', error }),
+    )
+  const deadline = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMillis)
+  })
+  return Promise.race([finished, deadline]).then((outcome) => {
+    clearTimeout(timer)
+    const unflushed = Math.max(0, waiting - (exported() - exportedBefore))
+    if (outcome.kind === 'timeout') {
+      // The exporters go on in the background; what they report later would only repeat this.
+      logger.warn(
+        `shutdown did not finish within exitTimeoutMillis (${timeoutMillis} ms); ${unflushed} spans not exported are lost`,
+      )
+    } else if (outcome.kind === 'failed') {
+      logger.error(`shutdown failed; ${unflushed} spans were not exported`, outcome.error)
+    } else if (unflushed > 0) {
+      logger.warn(`shutdown could not export ${unflushed} spans; they are lost`)
+    }
+    return unflushed
+  })
 }
 
 function reportRejection(what: string, promise: Promise<void>): Promise<void> {

@@ -1,4 +1,5 @@
 import { TraceFlags } from '@opentelemetry/api'
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base'
 
 /** The bounds of the export queue, every field resolved (see `BatchOptions`). */
@@ -13,17 +14,27 @@ export interface BatchSettings {
  * OpenTelemetry's BatchSpanProcessor with a drop counter. The SDK already drops spans when its queue
  * is full, but only logs the count and resets it; we refuse the span ourselves when the queue is full,
  * so `droppedSpans` is exact and monotonic and the SDK's queue never exceeds `maxQueueSize`.
+ * It also counts the spans waiting for export (see {@link waitingSpans}), so a `shutdown()` that stops
+ * waiting for a collector that does not answer can say how many it gave up.
  */
 export class CountingBatchSpanProcessor extends BatchSpanProcessor {
   /** Spans refused because `maxQueueSize` spans were already waiting for export. */
   droppedSpans = 0
   private readonly maxQueueSize: number
   private stopped = false
+  private readonly exports: ExportTally
 
   constructor(exporter: SpanExporter, settings: BatchSettings) {
+    const exports = new ExportTally()
     // Every field is given explicitly, so the SDK's own OTEL_BSP_* fallbacks never apply twice.
-    super(exporter, { ...settings })
+    super(exports.wrap(exporter), { ...settings })
     this.maxQueueSize = settings.maxQueueSize
+    this.exports = exports
+  }
+
+  /** Spans waiting for export: queued, or handed to the exporter and not answered for yet. */
+  waitingSpans(): number {
+    return this.exports.inFlight + this.queueLength()
   }
 
   override onEnd(span: ReadableSpan): void {
@@ -46,5 +57,42 @@ export class CountingBatchSpanProcessor extends BatchSpanProcessor {
   private queueLength(): number {
     const queue = (this as unknown as { _finishedSpans?: unknown })._finishedSpans
     return Array.isArray(queue) ? queue.length : 0
+  }
+}
+
+/**
+ * Counts the spans handed to an exporter and not yet answered for. A counter only: an exporter that
+ * never calls back keeps no spans here.
+ */
+class ExportTally {
+  inFlight = 0
+
+  wrap(exporter: SpanExporter): SpanExporter {
+    return {
+      export: (spans, resultCallback) => this.export(exporter, spans, resultCallback),
+      shutdown: () => exporter.shutdown(),
+      forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+    }
+  }
+
+  private export(
+    exporter: SpanExporter,
+    spans: ReadableSpan[],
+    resultCallback: (result: ExportResult) => void,
+  ): void {
+    const count = spans.length
+    let answered = false
+    this.inFlight += count
+    const settle = (result: ExportResult): void => {
+      if (answered) return
+      answered = true
+      this.inFlight -= count
+      resultCallback(result)
+    }
+    try {
+      exporter.export(spans, settle)
+    } catch (error) {
+      settle({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) })
+    }
   }
 }
