@@ -401,6 +401,7 @@ describe('disabled', () => {
       exportedSpans: 0,
       failedExports: 0,
       lastExportError: undefined,
+      unflushedSpans: 0,
     })
     await expect(tracing.provider.forceFlush()).resolves.toBeUndefined()
     await expect(tracing.forceFlush()).resolves.toBeUndefined()
@@ -498,8 +499,40 @@ describe('lifecycle', () => {
     endSpan('pending')
     await tracing.shutdown()
     expect(exporter.names()).toEqual(['pending'])
+    expect(tracing.stats().unflushedSpans).toBe(0)
     expect(trace.getTracer('test').startSpan('after').isRecording()).toBe(false)
     expect(propagation.fields()).toEqual([])
+  })
+
+  it('resolves shutdown() after exitTimeoutMillis when the exporter never answers, counting the spans given up', async () => {
+    const messages = captureDiag()
+    // Neither export nor shutdown ever settles: without the bound, shutdown() would never resolve.
+    const hung: SpanExporter = { export() {}, shutdown: () => new Promise(() => {}) }
+    const tracing = start({
+      exporter: hung,
+      batch: { exportTimeoutMillis: 600_000, scheduledDelayMillis: 600_000 },
+      exitTimeoutMillis: 100,
+      flushOnExit: false,
+    })
+    for (let i = 0; i < 3; i++) endSpan(`span ${i}`)
+    expect(tracing.stats().unflushedSpans).toBe(0) // nothing given up before shutdown
+    await tracing.shutdown()
+    expect(tracing.stats()).toMatchObject({ droppedSpans: 0, exportedSpans: 0, unflushedSpans: 3 })
+    expect(messages.join('\n')).toContain('within exitTimeoutMillis (100 ms); 3 spans not exported are lost')
+  })
+
+  it('counts the spans whose export failed during shutdown() as unflushed', async () => {
+    const messages = captureDiag(DiagLogLevel.ERROR)
+    const failing: SpanExporter = {
+      export: (_spans, done) => done({ code: ExportResultCode.FAILED, error: new Error('collector said 503') }),
+      shutdown: async () => {},
+    }
+    const tracing = start({ exporter: failing, batch: { scheduledDelayMillis: 600_000 }, flushOnExit: false })
+    endSpan('one')
+    endSpan('two')
+    await tracing.shutdown()
+    expect(tracing.stats().unflushedSpans).toBe(2)
+    expect(messages.join('\n')).toContain('shutdown could not export 2 spans; they are lost')
   })
 
   it('refuses to replace a provider registered by someone else, and says how to combine them', () => {
