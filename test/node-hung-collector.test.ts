@@ -23,11 +23,13 @@ let hungUrl: string
 let answeringUrl: string
 
 beforeAll(async () => {
-  if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: these tests run the built packages; run pnpm build`)
+  if (!existsSync(BUILT))
+    throw new Error(`${BUILT} is missing: these tests run the built packages; run pnpm build`)
   // `/hung` reads the export and never answers; `/ok` answers like a collector that accepted it.
   collector = createServer((req, res) => {
     req.resume()
-    if (req.url === '/ok') req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
+    if (req.url === '/ok')
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
   })
   await new Promise<void>((done) => collector.listen(0, '127.0.0.1', done))
   const base = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`

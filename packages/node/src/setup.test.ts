@@ -524,7 +524,8 @@ describe('lifecycle', () => {
   it('counts the spans whose export failed during shutdown() as unflushed', async () => {
     const messages = captureDiag(DiagLogLevel.ERROR)
     const failing: SpanExporter = {
-      export: (_spans, done) => done({ code: ExportResultCode.FAILED, error: new Error('collector said 503') }),
+      export: (_spans, done) =>
+        done({ code: ExportResultCode.FAILED, error: new Error('collector said 503') }),
       shutdown: async () => {},
     }
     const tracing = start({ exporter: failing, batch: { scheduledDelayMillis: 600_000 }, flushOnExit: false })

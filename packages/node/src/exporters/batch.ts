@@ -92,7 +92,10 @@ class ExportTally {
     try {
       exporter.export(spans, settle)
     } catch (error) {
-      settle({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) })
+      settle({
+        code: ExportResultCode.FAILED,
+        error: error instanceof Error ? error : new Error(String(error)),
+      })
     }
   }
 }
