@@ -41,8 +41,19 @@ afterAll(async () => {
   await new Promise((done) => collector.close(done))
 })
 
+/** What the app prints: the figures of one scenario (see the fixture's header). */
+interface AppResult {
+  decide?: string
+  requests?: number
+  heapGrowthMB?: number
+  reqCollected?: number
+  droppedSpans?: number
+  shutdownMillis?: number
+  stats?: { droppedSpans: number; unflushedSpans: number }
+}
+
 /** Runs one scenario of the app in a new process and returns the JSON line it prints. */
-function runApp(scenario: string, url: string, options: object): Promise<Record<string, any>> {
+function runApp(scenario: string, url: string, options: object): Promise<AppResult> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
   return new Promise((done, fail) => {
     execFile(
@@ -51,7 +62,7 @@ function runApp(scenario: string, url: string, options: object): Promise<Record<
       { env, timeout: 40_000 },
       (error, stdout, stderr) => {
         if (error) return fail(new Error(`${scenario} failed: ${error.message}\n${stderr}`))
-        done(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any>)
+        done(JSON.parse(stdout.trim().split('\n').pop()!) as AppResult)
       },
     )
   })
