@@ -49,7 +49,7 @@ interface AppResult {
   reqCollected?: number
   droppedSpans?: number
   shutdownMillis?: number
-  stats?: { droppedSpans: number; unflushedSpans: number }
+  stats?: { droppedSpans: number; exportedSpans: number; unflushedSpans: number }
 }
 
 /** Runs one scenario of the app in a new process and returns the JSON line it prints. */
@@ -100,12 +100,12 @@ describe('shutdown() is bounded by exitTimeoutMillis', () => {
     const result = await runApp('shutdown', hungUrl, { spans: 20, exitTimeoutMillis: EXIT_TIMEOUT })
     expect(result.shutdownMillis).toBeGreaterThanOrEqual(EXIT_TIMEOUT - 50)
     expect(result.shutdownMillis).toBeLessThan(LATEST)
-    expect(result.stats).toEqual({ droppedSpans: 0, unflushedSpans: 20 })
+    expect(result.stats).toMatchObject({ droppedSpans: 0, exportedSpans: 0, unflushedSpans: 20 })
   })
 
   it('counts nothing unflushed when the collector answers in time', async () => {
     const result = await runApp('shutdown', answeringUrl, { spans: 20, exitTimeoutMillis: EXIT_TIMEOUT })
     expect(result.shutdownMillis).toBeLessThan(LATEST)
-    expect(result.stats).toEqual({ droppedSpans: 0, unflushedSpans: 0 })
+    expect(result.stats).toMatchObject({ droppedSpans: 0, exportedSpans: 20, unflushedSpans: 0 })
   })
 })

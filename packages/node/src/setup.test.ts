@@ -506,8 +506,13 @@ describe('lifecycle', () => {
 
   it('resolves shutdown() after exitTimeoutMillis when the exporter never answers, counting the spans given up', async () => {
     const messages = captureDiag()
-    // Neither export nor shutdown ever settles: without the bound, shutdown() would never resolve.
-    const hung: SpanExporter = { export() {}, shutdown: () => new Promise(() => {}) }
+    // Neither export nor shutdown settles: without the bound, shutdown() would wait for the batch
+    // processor's 10-minute export timeout, then for an exporter shutdown that never ends.
+    const unanswered: Array<(result: ExportResult) => void> = []
+    const hung: SpanExporter = {
+      export: (_spans, done) => void unanswered.push(done),
+      shutdown: () => new Promise(() => {}),
+    }
     const tracing = start({
       exporter: hung,
       batch: { exportTimeoutMillis: 600_000, scheduledDelayMillis: 600_000 },
@@ -519,10 +524,12 @@ describe('lifecycle', () => {
     await tracing.shutdown()
     expect(tracing.stats()).toMatchObject({ droppedSpans: 0, exportedSpans: 0, unflushedSpans: 3 })
     expect(messages.join('\n')).toContain('within exitTimeoutMillis (100 ms); 3 spans not exported are lost')
+    // Answer late, so the batch processor clears its export timer and jest can exit.
+    for (const done of unanswered) done({ code: ExportResultCode.FAILED })
   })
 
   it('counts the spans whose export failed during shutdown() as unflushed', async () => {
-    const messages = captureDiag(DiagLogLevel.ERROR)
+    const messages = captureDiag()
     const failing: SpanExporter = {
       export: (_spans, done) =>
         done({ code: ExportResultCode.FAILED, error: new Error('collector said 503') }),
