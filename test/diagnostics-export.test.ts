@@ -84,6 +84,7 @@ describe('export failures', () => {
       exportedSpans: 0,
       failedExports: 2,
       lastExportError: 'connection refused (nothing listens there)',
+      unflushedSpans: 0,
     })
   })
 
@@ -131,6 +132,7 @@ describe('export failures', () => {
       exportedSpans: 1,
       failedExports: 1,
       lastExportError: 'HTTP 503',
+      unflushedSpans: 0,
     })
   })
 

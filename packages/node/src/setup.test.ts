@@ -529,7 +529,6 @@ describe('lifecycle', () => {
   })
 
   it('counts the spans whose export failed during shutdown() as unflushed', async () => {
-    const messages = captureDiag()
     const failing: SpanExporter = {
       export: (_spans, done) =>
         done({ code: ExportResultCode.FAILED, error: new Error('collector said 503') }),
@@ -540,7 +539,6 @@ describe('lifecycle', () => {
     endSpan('two')
     await tracing.shutdown()
     expect(tracing.stats().unflushedSpans).toBe(2)
-    expect(messages.join('\n')).toContain('shutdown could not export 2 spans; they are lost')
   })
 
   it('refuses to replace a provider registered by someone else, and says how to combine them', () => {

@@ -365,9 +365,8 @@ function shutdownWithin(
       )
     } else if (outcome.kind === 'failed') {
       logger.error(`shutdown failed; ${unflushed} spans were not exported`, outcome.error)
-    } else if (unflushed > 0) {
-      logger.warn(`shutdown could not export ${unflushed} spans; they are lost`)
     }
+    // A failed export was already reported by the watched exporter (once per cause): counted only.
     return unflushed
   })
 }
