@@ -197,7 +197,9 @@ describe('exporters', () => {
     const lines = output.trimEnd().split('\n')
     expect(lines).toHaveLength(3)
     expect(lines[0]).toMatch(/^trace [0-9a-f]{32} {2}GET \/users\/:id {2}.* {2}2 spans {2}1 service$/)
-    expect(lines[1]).toMatch(/^ {2}users {2}GET \/users\/:id .* request\.id=r-1 sampling\.reason=ratio sampling\.adjusted_count=1$/)
+    expect(lines[1]).toMatch(
+      /^ {2}users {2}GET \/users\/:id .* request\.id=r-1 sampling\.reason=ratio sampling\.adjusted_count=1$/,
+    )
     expect(lines[2]).toMatch(/^ {2}users {4}load user /)
   })
 
