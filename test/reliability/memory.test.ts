@@ -12,7 +12,7 @@ import { startFaultyReceiver, type FaultyReceiver } from '../support/reliability
 import { elapsedSince, recordFigures, scaled } from '../support/reliability/run-config'
 
 /** Heap after a full GC never exceeds this (documented in docs/reliability.md). */
-const HEAP_BOUND_MB = 96
+const HEAP_BOUND_MB = 64
 /** Once the bounds are full (the first half of the run), the second half may add at most this. */
 const LATE_GROWTH_MB = 8
 /** All requests of a run, split over the three sampling modes: 200,000 at RELIABILITY_SCALE=1. */
