@@ -59,9 +59,12 @@ async function endpointThat(fault: Fault): Promise<string> {
   return receiver.url
 }
 
+// The exporter's own timeout is 10 s; the traffic test shortens it so exports fail while it watches,
+// the shutdown test keeps it, as a service would (issue 10 saw shutdown() wait for it).
 function service(
   framework: ChildAppConfig['framework'],
   url: string,
+  exportTimeoutMillis?: number,
 ): Promise<Awaited<ReturnType<typeof startChildApp>>> {
   return startChildApp({
     framework,
