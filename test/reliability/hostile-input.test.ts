@@ -138,7 +138,10 @@ const hostileRequest: fc.Arbitrary<HostileRequest> = fc.record({
     )
     .map((parts) => parts.join('')),
   headers: headerLines as fc.Arbitrary<HeaderLine[]>,
-  illegalBytes: fc.oneof({ arbitrary: fc.constant(true), weight: 1 }, { arbitrary: fc.constant(false), weight: 3 }),
+  illegalBytes: fc.oneof(
+    { arbitrary: fc.constant(true), weight: 1 },
+    { arbitrary: fc.constant(false), weight: 3 },
+  ),
 })
 
 // Control characters (HTAB aside) and DEL: forbidden in a field value.
@@ -266,7 +269,11 @@ describe.each(FRAMEWORKS)('hostile headers against %s', (framework) => {
         await new Promise((resolve) => setTimeout(resolve, 20))
         serverSpans += tracing.memory.getFinishedSpans().filter((span) => span.kind === 1).length
       }),
-      { seed: SEED + FRAMEWORKS.indexOf(framework), numRuns: Math.ceil(PER_FRAMEWORK / BATCH), endOnFailure: true },
+      {
+        seed: SEED + FRAMEWORKS.indexOf(framework),
+        numRuns: Math.ceil(PER_FRAMEWORK / BATCH),
+        endOnFailure: true,
+      },
     )
     if (outcome.failed) {
       // fast-check's own report would print the whole batch (megabytes); the error names the request.
