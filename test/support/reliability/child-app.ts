@@ -140,3 +140,44 @@ export async function startChildApp(
     exited,
   }
 }
+
+/** How a script run ended and what it printed. */
+export interface ScriptResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs test/fixtures/reliability/<name> to its end with `config` in `envName` (JSON, with the module
+ * paths added as `modules`) and `nodeArgs` before the script.
+ */
+export function runFixture(
+  name: string,
+  envName: string,
+  config: Record<string, unknown>,
+  nodeArgs: string[] = [],
+): Promise<ScriptResult> {
+  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
+  const modules = {
+    ...MODULES,
+    client: resolve(PACKAGES, 'client', 'dist', 'index.js'),
+    axios: require.resolve('axios'),
+  }
+  const child = spawn(process.execPath, [...nodeArgs, resolve(FIXTURE, '..', name)], {
+    env: { ...cleanEnv, [envName]: JSON.stringify({ ...config, modules }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  running.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  return new Promise((done) =>
+    child.on('close', (code, signal) => {
+      running.delete(child)
+      done({ code, signal, stdout, stderr })
+    }),
+  )
+}
