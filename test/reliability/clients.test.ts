@@ -137,7 +137,7 @@ it.each(['fetch (followRedirects: traced)', 'axios (http adapter)', 'axios (fetc
     }
     expect(traced).toEqual(untraced)
     // Inside propagateTo the call was traced (so the test could see a leak)...
-    expect(insideSaw.get(key)?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+    expect(insideSaw.get(key)?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
     // ...and nothing of it went outside.
     const headers = outsideSaw.get(key)
     expect(headers).toBeDefined()

@@ -20,7 +20,7 @@ const PER_FRAMEWORK = scaled(2500)
 /** Requests sent at once (one fast-check run is one batch of them). */
 const BATCH = 50
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-const TRACE_RESPONSE = /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/
+const TRACE_RESPONSE = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
 /** Response headers traceweave may add; any other difference is an injected header. */
 const OURS = new Set(['x-request-id', 'traceresponse'])
 
