@@ -82,7 +82,8 @@ it('runs every call without an unhandled rejection; stderr only names the outsid
   expect(result.code).toBe(0)
   const lines = result.stderr.split('\n').filter((line) => line !== '')
   expect(lines.length).toBeGreaterThanOrEqual(1)
-  for (const line of lines) expect(line).toMatch(/^traceweave: trace headers withheld from 127\.0\.0\.2:\d+: /)
+  for (const line of lines)
+    expect(line).toMatch(/^traceweave: trace headers withheld from 127\.0\.0\.2:\d+: /)
   expect(new Set(lines).size).toBe(lines.length)
 })
 

@@ -19,7 +19,7 @@ const EXIT_TIMEOUT_MILLIS = 1000
 /** Time a loaded machine may take beyond exitTimeoutMillis to end a process (documented). */
 const EXIT_MARGIN_MILLIS = 2500
 const HEAP_BOUND_MB = 64
-const REQUESTS = scaled(2000)
+const REQUESTS = scaled(1000)
 const MB = 1024 * 1024
 
 type Fault = 'refuses connections' | 'never answers' | 'answers 503' | 'answers 429'

@@ -97,7 +97,7 @@ export async function drivePipelined(
     new Promise<void>((resolve, reject) => {
       const socket = connect({ port, host: '127.0.0.1' })
       let pending: number[] = []
-      let buffer = Buffer.alloc(0)
+      let buffer: Buffer = Buffer.alloc(0)
       const sendBatch = () => {
         if (next >= count) {
           socket.end()
