@@ -15,6 +15,8 @@ export interface FaultyReceiver {
   /** `http://127.0.0.1:<port>/v1/traces` */
   readonly url: string
   mode: ReceiverMode
+  /** In mode 'ok', answer this much later (a slow collector: the export queue backs up). */
+  delayMillis: number
   /** Export requests received, in every mode. */
   readonly requests: () => number
   /** Spans decoded from the requests answered 200. */
@@ -50,7 +52,9 @@ export async function startFaultyReceiver(mode: ReceiverMode = 'ok'): Promise<Fa
         return
       }
       for (const span of decoded.spans) spans.push(span)
-      res.writeHead(200, { 'content-type': String(req.headers['content-type']) }).end()
+      const answer = () => res.writeHead(200, { 'content-type': String(req.headers['content-type']) }).end()
+      if (receiver.delayMillis > 0) setTimeout(answer, receiver.delayMillis)
+      else answer()
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -58,6 +62,7 @@ export async function startFaultyReceiver(mode: ReceiverMode = 'ok'): Promise<Fa
   const receiver: FaultyReceiver = {
     url: `http://127.0.0.1:${port}/v1/traces`,
     mode,
+    delayMillis: 0,
     requests: () => requests,
     spans,
     close: () =>

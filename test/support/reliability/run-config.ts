@@ -62,6 +62,13 @@ export function recordFigures(area: string, figures: Record<string, unknown>): v
       // first entry of this run
     }
     summary[area] = entry
+    const total = Object.entries(summary)
+      .filter(([name]) => name !== 'total')
+      .reduce((sum, [, figures]) => sum + Number((figures as { elapsedMs?: number }).elapsedMs ?? 0), 0)
+    summary.total = { areas: Object.keys(summary).filter((name) => name !== 'total'), elapsedMs: total }
+    console.log(
+      `reliability suite: ${(total / 1000).toFixed(1)} s so far (${Object.keys(summary).length - 1} areas)`,
+    )
     writeFileSync(`${SUMMARY_FILE}.tmp`, `${JSON.stringify(summary, null, 2)}\n`)
     renameSync(`${SUMMARY_FILE}.tmp`, SUMMARY_FILE)
   } finally {
