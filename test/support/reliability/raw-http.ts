@@ -4,7 +4,11 @@
  */
 import { connect } from 'node:net'
 
-/** A response as received: status, header lines in order (names lowercased), the body's raw bytes. */
+/**
+ * A response as received: status, header lines in order (names lowercased), the body's raw bytes.
+ * Status 0 when the connection was reset before a whole response head arrived (Node resets a
+ * connection it refused while the client is still writing, e.g. a request head over 16 KB).
+ */
 export interface RawResponse {
   status: number
   headers: Array<[name: string, value: string]>
@@ -13,7 +17,7 @@ export interface RawResponse {
 
 /**
  * Writes `request` to a new connection to `host:port` and reads until the server closes it (send
- * `Connection: close`). Rejects on a socket error or after `timeoutMillis`.
+ * `Connection: close`). Rejects after `timeoutMillis`, or on a socket error with nothing received.
  */
 export function sendRaw(
   port: number,
@@ -29,17 +33,16 @@ export function sendRaw(
       reject(new Error(`no complete answer from ${host}:${port} within ${timeoutMillis} ms`))
     }, timeoutMillis)
     socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-    socket.on('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
+    let failure: NodeJS.ErrnoException | undefined
+    socket.on('error', (error) => (failure = error))
     socket.on('close', () => {
       clearTimeout(timer)
       const raw = Buffer.concat(chunks)
       const parsed = parseResponse(raw)
-      if (parsed === undefined)
-        reject(new Error(`not an HTTP response: ${JSON.stringify(raw.toString('latin1'))}`))
-      else resolve(parsed)
+      if (parsed !== undefined) resolve(parsed)
+      else if (failure?.code === 'ECONNRESET' || failure?.code === 'EPIPE') {
+        resolve({ status: 0, headers: [], body: Buffer.alloc(0) })
+      } else reject(failure ?? new Error(`not an HTTP response: ${JSON.stringify(raw.toString('latin1'))}`))
     })
     socket.end(request)
   })
