@@ -50,7 +50,6 @@ export function hostileApp(framework: Framework, traced: boolean): (req: never, 
     const express = framework === 'express4' ? express4 : express5
     const app = express()
     app.set('etag', false)
-    app.set('env', 'production') // error pages without stack traces (ours add frames)
     if (traced) {
       app.use(
         expressTraceweave({
@@ -67,6 +66,11 @@ export function hostileApp(framework: Framework, traced: boolean): (req: never, 
     app.get('/async/:id', async (req, res) => {
       await childWork()
       res.json({ id: req.params.id })
+    })
+    // The app's own error page: status and a fixed text (Express's default one prints the stack, which
+    // differs by our frames, and logs every error).
+    app.use((error: { status?: number }, _req: unknown, res: import('express').Response, _next: unknown) => {
+      res.status(error.status ?? 500).send('error')
     })
     return app as never
   }
