@@ -119,8 +119,10 @@ describe.each(FAULTS)('when the OTLP endpoint %s (%s)', (fault, framework) => {
     figures[fault] = { ...figures[fault], shutdownMs: Math.round(shutdown.ms), shutdownStats: shutdown.stats }
     expect(traffic.wrong).toBe(0)
     expect(shutdown.ms).toBeLessThanOrEqual(EXIT_TIMEOUT_MILLIS + EXIT_MARGIN_MILLIS)
-    // Nothing reached the collector: every finished span is either dropped at the queue or unflushed.
     expect(shutdown.stats.unflushedSpans).toBeGreaterThan(0)
+    // Every finished span is accounted for: exported, dropped at the queue, or counted unflushed.
+    const { exportedSpans, droppedSpans, unflushedSpans } = shutdown.stats
+    expect(exportedSpans! + droppedSpans! + unflushedSpans!).toBe(shutdown.finished)
     app.kill('SIGKILL')
   }, 60000)
 })
