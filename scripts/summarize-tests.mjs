@@ -8,8 +8,20 @@ const expected = ['node20.json', 'node24.json', 'node26.json']
 let passed = 0
 let failed = Number(setupFailuresArg)
 const present = new Set(readdirSync(dir))
+// The reliability suite's figures (test/support/reliability/run-config.ts): printed, not counted.
+for (const file of [...present].filter((name) => /^reliability-node\d+\.json$/.test(name)).sort()) {
+  const summary = JSON.parse(readFileSync(join(dir, file), 'utf8'))
+  const areas = Object.entries(summary).filter(([name]) => name !== 'total')
+  console.log(
+    `${file}: reliability suite ${(Number(summary.total?.elapsedMs ?? 0) / 1000).toFixed(1)} s over ${areas.length} areas`,
+  )
+  for (const [area, figures] of areas) {
+    const { node: _node, at: _at, ...shown } = figures
+    console.log(`  ${area}: ${JSON.stringify(shown)}`)
+  }
+}
 for (const file of new Set([...expected, ...present])) {
-  if (!file.endsWith('.json')) continue
+  if (!file.endsWith('.json') || file.startsWith('reliability-')) continue
   if (!present.has(file)) {
     console.log(`${file}: no results (the run crashed before reporting)`)
     failed += 1
