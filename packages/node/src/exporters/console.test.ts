@@ -2,6 +2,8 @@ import { context, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelem
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { trace as traceFn } from '@traceweave/core'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { ConsoleTreeExporter, formatConsoleBatch } from './console'
 
 // A real SDK tracer whose spans we format, as the exporter receives them in a service called `shop`.
@@ -175,6 +177,9 @@ describe('formatConsoleBatch', () => {
 
   it('shows a span measured with resources: true as cpu and mem columns, without the raw traceweave.process.* keys', () => {
     // A real 16 MiB Buffer inside a real span of @traceweave/core, measured by its resources option.
+    // Earlier garbage goes first, so a GC the allocation starts cannot free other memory inside the span.
+    setFlagsFromString('--expose-gc')
+    ;(runInNewContext('gc') as () => void)()
     const buffer = traceFn('allocate', () => Buffer.alloc(16 * 1024 * 1024, 1), { tracer, resources: true })
     expect(buffer.length).toBe(16 * 1024 * 1024)
     const [header, row] = formatConsoleBatch(spans.getFinishedSpans()).split('\n')
