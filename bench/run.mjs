@@ -1,12 +1,18 @@
 // `pnpm bench` (after `pnpm build`): server CPU per request of Express 5 and Koa 3, bare, with
 // traceweave, with a lean one-span middleware and with OpenTelemetry auto-instrumentation, side by
-// side in one run. Prints a table and writes bench/RESULTS.md.
+// side in one run per Node version, plus micro-benchmarks and memory. Prints tables and writes
+// bench/RESULTS.md (with bench/ANALYSIS.md, written by hand, carried under the tables).
 //
-//   node bench/run.mjs [--rounds=5] [--requests=20000] [--warmup=3000] [--concurrency=16]
-//                      [--only=express|koa] [--variants=traceweave,resources,...] [--no-write]
-//   node bench/run.mjs --profile=express/traceweave [--requests=200000]
-//       runs one variant under `node --cpu-prof` and prints the top self-time frames.
-import { fork } from 'node:child_process'
+//   node bench/run.mjs [--node=26,24,20|current] [--rounds=5] [--requests=10000] [--warmup=2000]
+//                      [--concurrency=16] [--only=express|koa] [--variants=all|core|a,b,...]
+//                      [--quick] [--no-write] [--write]
+//   --quick: a smoke run (1 round of a few hundred requests, short micro-benchmarks, current Node,
+//            nothing written unless --write): checks that everything starts and prints a table.
+//   node bench/run.mjs --profile=express/traceweave [--node=24] [--requests=200000]
+//       runs one variant under `node --cpu-prof` and prints the top self-time frames (--keep keeps
+//       the .cpuprofile file).
+import { execFileSync, fork } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
@@ -15,23 +21,41 @@ import { fileURLToPath } from 'node:url'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SERVER = join(HERE, 'server.cjs')
+const MICRO = join(HERE, 'micro.mjs')
 const RESULTS = join(HERE, 'RESULTS.md')
 const FRAMEWORKS = [
-  { id: 'express', label: 'Express 5', version: 'express@5.3.0', bar: 15 },
-  { id: 'koa', label: 'Koa 3', version: 'koa@3.2.1 + @koa/router@15.7.0', bar: 6 },
+  { id: 'express', label: 'Express 5', version: 'express@5.3.0' },
+  { id: 'koa', label: 'Koa 3', version: 'koa@3.2.1 + @koa/router@15.7.0' },
 ]
-const ALL_VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto', 'resources', 'attributed', 'outcome']
-// What the developers' guide quotes for the same setup, to compare against (µs over bare).
-const GUIDE_REFERENCE = { express: { lean: 22, 'otel-auto': 54 }, koa: { lean: 9, 'otel-auto': 27 } }
+// Every variant is one server process per framework (bench/server.cjs). `otel` names the OpenTelemetry
+// row the variant is compared with; `unsampled` makes the load send a parent that says no.
+const VARIANTS = [
+  { id: 'bare', core: true, about: 'the app alone' },
+  { id: 'traceweave', core: true, about: 'every default feature, 100% sampled' },
+  { id: 'lean', core: true, about: 'hand-written one-span middleware' },
+  { id: 'otel-auto', core: true, about: 'OTel http + framework auto-instrumentation' },
+  { id: 'traceweave-unsampled', core: true, unsampled: true, about: 'parent says no (flags 00)' },
+  { id: 'lean-unsampled', core: true, unsampled: true, about: 'parent says no (flags 00)' },
+  { id: 'traceweave-10pct', about: 'sampling ratio 0.1' },
+  { id: 'traceweave-rules1', about: '1 sampling rule (none matches)' },
+  { id: 'traceweave-rules10', about: '10 sampling rules (none matches)' },
+  { id: 'traceweave-rules100', about: '100 sampling rules (none matches)' },
+  { id: 'traceweave-otlp', otel: 'otel-auto-otlp', about: 'real OTLP exporter to a local receiver' },
+  { id: 'otel-auto-otlp', otel: 'otel-auto-otlp', about: 'OTel auto + real OTLP exporter' },
+  { id: 'resources', overTraceweave: true, about: 'traceweave with `resources: true`' },
+  { id: 'attributed', overTraceweave: true, about: "traceweave with `resources: 'attributed'`" },
+]
 const SESSIONS = 64
-// The whole run stops by itself: past this, servers are killed and the run fails.
-const HARD_LIMIT_MS = 15 * 60_000
+const NODE_VERSIONS = ['26', '24', '20']
+// Parents that say no: valid W3C traceparents with the sampled flag off, fresh IDs per request.
+const UNSAMPLED_PARENTS = Array.from(
+  { length: 1024 },
+  () => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`,
+)
 
 const options = parseArgs(process.argv.slice(2))
-// --variants=a,b picks a subset (bare is always run: every figure is read against it).
-const VARIANTS = ALL_VARIANTS.filter(
-  (v) => v === 'bare' || options.variants === undefined || options.variants.includes(v),
-)
+// The whole run stops by itself: past this, servers are killed and the run fails.
+const HARD_LIMIT_MS = (options.quick ? 3 : 60) * 60_000
 const hardLimit = setTimeout(() => {
   console.error(`bench: still running after ${HARD_LIMIT_MS / 60_000} minutes; giving up`)
   process.exit(1)
@@ -39,50 +63,32 @@ const hardLimit = setTimeout(() => {
 hardLimit.unref()
 
 if (options.profile) await profile(options)
-else await benchmark(options)
+else await benchmarkAll(options)
 clearTimeout(hardLimit)
 
-async function benchmark(opts) {
-  const frameworks = FRAMEWORKS.filter((f) => opts.only === undefined || f.id === opts.only)
+async function benchmarkAll(opts) {
   const started = Date.now()
-  console.log(
-    `bench: ${frameworks.map((f) => f.label).join(', ')} x ${VARIANTS.join(', ')}; ${opts.rounds} rounds of ` +
-      `${opts.warmup} warm-up + ${opts.requests} measured requests at concurrency ${opts.concurrency}`,
-  )
-  const servers = []
+  const loadBefore = os.loadavg()
+  const receiver = await startOtlpReceiver()
+  const runs = []
   try {
-    for (const framework of frameworks) {
-      for (const variant of VARIANTS) servers.push(await startServer(framework, variant))
-    }
-    for (let round = 0; round < opts.rounds; round++) {
-      // Round-robin, starting one further each round, so drift and position effects spread evenly.
-      for (let i = 0; i < servers.length; i++) {
-        const server = servers[(i + round) % servers.length]
-        const result = await measure(server, opts)
-        server.rounds.push(result)
-        process.stdout.write(
-          `  round ${round + 1}/${opts.rounds} ${server.framework.id}/${server.variant}`.padEnd(36) +
-            `${result.cpuPerRequest.toFixed(1)} µs/req (user ${result.userPerRequest.toFixed(1)})  ` +
-            `${Math.round(result.requestsPerSecond)} req/s\n`,
-        )
-      }
+    for (const version of opts.node) {
+      const execPath = resolveNode(version)
+      const run = await benchmark(execPath, opts, receiver)
+      run.micro = runMicro(execPath, opts)
+      runs.push(run)
+      console.log(`\n${run.table}\n\n${run.verdicts.join('\n')}\n`)
+      if (run.micro.error) console.log(`micro-benchmarks failed: ${run.micro.error}`)
     }
   } finally {
-    for (const server of servers) server.child.kill()
+    receiver.server.close()
   }
-
-  let sampling
-  try {
-    const { runSamplingBench } = await import('./sampling-decisions.mjs')
-    sampling = { results: runSamplingBench() }
-  } catch (error) {
-    sampling = { error: error instanceof Error ? error.message : String(error) }
-  }
-
-  const report = buildReport(frameworks, servers, sampling, opts, Date.now() - started)
-  console.log(`\n${report.table}\n`)
-  console.log(report.verdicts.join('\n'))
-  if (sampling.error) console.log(`sampling bench failed: ${sampling.error}`)
+  const report = buildReport(runs, opts, {
+    elapsedMs: Date.now() - started,
+    loadBefore,
+    loadAfter: os.loadavg(),
+  })
+  console.log(report.microTable)
   if (opts.write) {
     // The analysis (what was measured and changed, where the rest goes) is written by hand in
     // ANALYSIS.md and carried under the generated tables.
@@ -93,11 +99,60 @@ async function benchmark(opts) {
   }
 }
 
-function startServer(framework, variant, execArgv = []) {
+/** The `node` binary of a major version: this one, or the one `npx -y node@<major>` installs. */
+function resolveNode(version) {
+  if (version === 'current' || process.versions.node.split('.')[0] === version) return process.execPath
+  return execFileSync('npx', ['-y', `node@${version}`, '-p', 'process.execPath'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim()
+}
+
+async function benchmark(execPath, opts, receiver) {
+  const frameworks = FRAMEWORKS.filter((f) => opts.only === undefined || f.id === opts.only)
+  const variants = VARIANTS.filter((v) => opts.variants.includes(v.id))
+  const nodeVersion = execFileSync(execPath, ['-p', 'process.version'], { encoding: 'utf8' }).trim()
+  console.log(
+    `bench on Node ${nodeVersion}: ${frameworks.map((f) => f.label).join(', ')} x ${variants.length} variants; ` +
+      `${opts.rounds} rounds of ${opts.warmup} warm-up + ${opts.requests} measured requests at concurrency ${opts.concurrency}`,
+  )
+  const servers = []
+  try {
+    const starting = []
+    for (const framework of frameworks)
+      for (const variant of variants)
+        starting.push(startServer(execPath, framework, variant, [], { BENCH_OTLP_URL: receiver.url }))
+    servers.push(...(await Promise.all(starting)))
+    for (let round = 0; round < opts.rounds; round++) {
+      // Round-robin, starting one further each round, so drift and position effects spread evenly.
+      for (let i = 0; i < servers.length; i++) {
+        const server = servers[(i + round) % servers.length]
+        const result = await measure(server, opts, receiver)
+        server.rounds[round] = result
+        process.stdout.write(
+          `  ${nodeVersion} round ${round + 1}/${opts.rounds} ${server.framework.id}/${server.variant.id}`.padEnd(
+            50,
+          ) + `${result.cpuPerRequest.toFixed(1)} µs/req  ${Math.round(result.requestsPerSecond)} req/s\n`,
+        )
+      }
+    }
+  } finally {
+    for (const server of servers) server.child.kill()
+  }
+  return { nodeVersion, ...summarize(frameworks, variants, servers, opts) }
+}
+
+function startServer(execPath, framework, variant, execArgv = [], env = {}) {
   return new Promise((resolve, reject) => {
-    const child = fork(SERVER, [framework.id, variant], { cwd: HERE, execArgv, stdio: 'inherit' })
+    const child = fork(SERVER, [framework.id, variant.id], {
+      cwd: HERE,
+      execPath,
+      execArgv,
+      env: { ...process.env, ...env },
+      stdio: 'inherit',
+    })
     const onExit = (code) =>
-      reject(new Error(`${framework.id}/${variant} server exited (${code}) before ready`))
+      reject(new Error(`${framework.id}/${variant.id} server exited (${code}) before ready`))
     child.once('exit', onExit)
     child.once('message', (message) => {
       if (message.type !== 'ready') return reject(new Error(`unexpected message ${JSON.stringify(message)}`))
@@ -121,24 +176,26 @@ function request(child, message, expected) {
   })
 }
 
-async function measure(server, opts) {
+async function measure(server, opts, receiver) {
   await load(server, opts.warmup, opts.concurrency)
   await request(server.child, { type: 'start' }, 'started')
+  const receivedBefore = receiver?.spans ?? 0
   const t0 = process.hrtime.bigint()
   await load(server, opts.requests, opts.concurrency)
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   const stats = await request(server.child, { type: 'stop' }, 'stopped')
   if (stats.requests !== opts.requests) {
     throw new Error(
-      `${server.framework.id}/${server.variant}: server counted ${stats.requests} of ${opts.requests}`,
+      `${server.framework.id}/${server.variant.id}: server counted ${stats.requests} of ${opts.requests}`,
     )
   }
+  const spans = stats.spans ?? (receiver?.spans ?? 0) - receivedBefore
   return {
     cpuPerRequest: (stats.userMicros + stats.systemMicros) / stats.requests,
     userPerRequest: stats.userMicros / stats.requests,
     systemPerRequest: stats.systemMicros / stats.requests,
     requestsPerSecond: opts.requests / seconds,
-    spansPerRequest: stats.spans / stats.requests,
+    spansPerRequest: spans / stats.requests,
     droppedSpans: stats.droppedSpans,
     rssBytes: stats.rssBytes,
   }
@@ -149,6 +206,7 @@ async function measure(server, opts) {
 function load(server, total, concurrency) {
   let sent = 0
   let inFlight = 0
+  const unsampled = server.variant.unsampled === true
   return new Promise((resolve, reject) => {
     let failed = false
     const fail = (error) => {
@@ -164,17 +222,13 @@ function load(server, total, concurrency) {
       }
       const n = sent++
       inFlight++
+      const headers = { 'x-session-id': `bench-session-${n % SESSIONS}`, 'user-agent': 'traceweave-bench' }
+      if (unsampled) headers.traceparent = UNSAMPLED_PARENTS[n & 1023]
       const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: server.port,
-          path: `/users/${n % 1000}`,
-          agent: server.agent,
-          headers: { 'x-session-id': `bench-session-${n % SESSIONS}`, 'user-agent': 'traceweave-bench' },
-        },
+        { host: '127.0.0.1', port: server.port, path: `/users/${n % 1000}`, agent: server.agent, headers },
         (res) => {
           if (res.statusCode !== 200)
-            fail(new Error(`${server.framework.id}/${server.variant}: HTTP ${res.statusCode}`))
+            fail(new Error(`${server.framework.id}/${server.variant.id}: HTTP ${res.statusCode}`))
           res.resume()
           res.on('end', () => {
             inFlight--
@@ -189,167 +243,231 @@ function load(server, total, concurrency) {
   })
 }
 
+/**
+ * A local OTLP/HTTP receiver on 127.0.0.1 for the `-otlp` variants: it reads every export, counts its
+ * spans (JSON bodies) and answers 200, as a collector would. It runs in this (the load) process, so its
+ * CPU is not the server's.
+ */
+function startOtlpReceiver() {
+  const receiver = { spans: 0, url: '', server: undefined }
+  const SPAN_ID = Buffer.from('"spanId"')
+  receiver.server = http.createServer((req, res) => {
+    const chunks = []
+    req.on('data', (chunk) => chunks.push(chunk))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks)
+      for (let at = body.indexOf(SPAN_ID); at !== -1; at = body.indexOf(SPAN_ID, at + 1)) receiver.spans++
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{}')
+    })
+  })
+  return new Promise((resolve) => {
+    receiver.server.listen(0, '127.0.0.1', () => {
+      receiver.url = `http://127.0.0.1:${receiver.server.address().port}/v1/traces`
+      resolve(receiver)
+    })
+  })
+}
+
+/** Micro-benchmarks and memory (bench/micro.mjs), in a child process on the Node under test. */
+function runMicro(execPath, opts) {
+  try {
+    const out = execFileSync(execPath, ['--expose-gc', MICRO, '--json', ...(opts.quick ? ['--quick'] : [])], {
+      cwd: HERE,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    return JSON.parse(out.trim().split('\n').pop())
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) }
+  }
+}
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-function buildReport(frameworks, servers, sampling, opts, elapsedMs) {
+/** Median and range of a per-round figure, e.g. `0.82 (0.70-0.95)`. */
+function spread(values, digits = 2) {
+  const finite = values.filter(Number.isFinite)
+  if (finite.length === 0) return 'n/a'
+  const m = median(finite).toFixed(digits)
+  if (finite.length === 1) return m
+  return `${m} (${Math.min(...finite).toFixed(digits)}-${Math.max(...finite).toFixed(digits)})`
+}
+
+// Ratios are taken within each round (every variant measured minutes apart at most), then the median
+// and range over the rounds: absolute µs move with the machine's load, ratios within a round carry.
+function summarize(frameworks, variants, servers, opts) {
   const rows = []
   const verdicts = []
+  const figures = {}
   for (const framework of frameworks) {
-    const of = (variant) => servers.find((s) => s.framework === framework && s.variant === variant)
-    const bare = median(of('bare').rounds.map((r) => r.cpuPerRequest))
-    // The resources variants are the traceweave one plus an option: their price is read against it.
-    const overTraceweave = (variant) => {
-      const base = of('traceweave')
-      if (base === undefined) return ''
-      const delta =
-        median(of(variant).rounds.map((r) => r.cpuPerRequest)) -
-        median(base.rounds.map((r) => r.cpuPerRequest))
-      return `${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`
-    }
-    for (const variant of VARIANTS) {
-      const rounds = of(variant).rounds
-      const cpu = rounds.map((r) => r.cpuPerRequest)
-      const value = median(cpu)
-      const delta = value - bare
-      let bar = ''
-      if (variant === 'traceweave')
-        bar = delta <= framework.bar ? `<= +${framework.bar}: met` : `<= +${framework.bar}: MISSED`
-      const reference = GUIDE_REFERENCE[framework.id][variant]
+    const of = (id) => servers.find((s) => s.framework === framework && s.variant.id === id)
+    const cpu = (id, round) => of(id)?.rounds[round]?.cpuPerRequest ?? NaN
+    const rounds = [...Array(opts.rounds).keys()]
+    for (const variant of variants) {
+      const server = of(variant.id)
+      const over = rounds.map((r) => cpu(variant.id, r) - cpu('bare', r))
+      const toBare = rounds.map((r) => cpu(variant.id, r) / cpu('bare', r))
+      const toLean = rounds.map((r) => over[r] / (cpu('lean', r) - cpu('bare', r)))
+      const otelId = variant.otel ?? 'otel-auto'
+      const toOtel = rounds.map((r) => over[r] / (cpu(otelId, r) - cpu('bare', r)))
+      const isBare = variant.id === 'bare'
+      figures[`${framework.id}/${variant.id}`] = { toLean: median(toLean.filter(Number.isFinite)) }
       rows.push([
         framework.label,
-        variant,
-        value.toFixed(1),
-        `${Math.min(...cpu).toFixed(1)}-${Math.max(...cpu).toFixed(1)}`,
-        median(rounds.map((r) => r.userPerRequest)).toFixed(1),
-        median(rounds.map((r) => r.systemPerRequest)).toFixed(1),
-        variant === 'bare' ? '' : `${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`,
-        variant === 'bare' ? '' : `x${(value / bare).toFixed(2)}`,
-        String(Math.round(median(rounds.map((r) => r.requestsPerSecond)))),
-        median(rounds.map((r) => r.spansPerRequest)).toFixed(2),
-        bar ||
-          (reference !== undefined
-            ? `guide: +${reference}`
-            : variant === 'resources' || variant === 'attributed' || variant === 'outcome'
-              ? `${overTraceweave(variant)} over traceweave`
-              : ''),
+        variant.id,
+        isBare ? '' : spread(toLean),
+        isBare ? '' : variant.otel ? `${spread(toOtel)} ⁺` : spread(toOtel),
+        isBare ? '1' : spread(toBare),
+        isBare ? '' : spread(over, 1),
+        median(server.rounds.map((r) => r.cpuPerRequest)).toFixed(1),
+        median(server.rounds.map((r) => r.spansPerRequest)).toFixed(2),
       ])
-      if (variant === 'resources' || variant === 'attributed') {
+      if (variant.overTraceweave && of('traceweave') !== undefined) {
+        const extra = median(rounds.map((r) => cpu(variant.id, r) - cpu('traceweave', r)))
         verdicts.push(
-          `${framework.label}: resources: ${variant === 'resources' ? 'true' : "'attributed'"} costs ` +
-            `${overTraceweave(variant)} µs/req over traceweave without it (${(value / bare).toFixed(2)}x bare)`,
+          `${framework.label}: ${variant.about} costs ${extra >= 0 ? '+' : ''}${extra.toFixed(1)} µs/req over traceweave without it`,
         )
       }
-      if (variant === 'traceweave') {
-        const dropped = rounds.reduce((sum, r) => sum + r.droppedSpans, 0)
-        verdicts.push(
-          `${framework.label}: traceweave +${delta.toFixed(1)} µs/req over bare (bar +${framework.bar}): ` +
-            `${delta <= framework.bar ? 'MET' : 'MISSED'}${dropped > 0 ? ` (${dropped} spans dropped!)` : ''}`,
-        )
-      }
+      const dropped = server.rounds.reduce((sum, r) => sum + r.droppedSpans, 0)
+      if (dropped > 0) verdicts.push(`${framework.label} ${variant.id}: ${dropped} spans dropped!`)
     }
+    const goal = (id, bar, what) => {
+      const value = figures[`${framework.id}/${id}`]?.toLean
+      if (value === undefined || !Number.isFinite(value)) return
+      verdicts.push(
+        `${framework.label}: ${what} overhead = ${value.toFixed(2)}x the lean middleware's (goal <= ${bar}): ` +
+          (value <= bar ? 'MET' : 'MISSED'),
+      )
+    }
+    goal('traceweave', 1.0, 'traceweave (100% sampled)')
+    goal('traceweave-unsampled', 0.5, 'traceweave unsampled')
   }
   const header = [
     'framework',
     'variant',
+    'overhead ÷ lean',
+    'overhead ÷ OTel auto',
+    'CPU ÷ bare',
+    'µs over bare',
     'CPU µs/req',
-    'min-max',
-    'user',
-    'system',
-    'over bare',
-    'ratio',
-    'req/s',
     'spans/req',
-    'bar / guide',
   ]
-  const table = formatTable(header, rows)
+  return { header, rows, verdicts, table: formatTable(header, rows) }
+}
+
+function buildReport(runs, opts, { elapsedMs, loadBefore, loadAfter }) {
   const cpus = os.cpus()
-  const samplingLines = sampling.error
-    ? [`The sampling micro-benchmark failed: ${sampling.error}`]
-    : [
-        '| sampler configuration | ns / decision |',
-        '|---|---:|',
-        ...sampling.results.map((r) => `| ${r.name} | ${r.nsPerDecision} |`),
-      ]
-  const markdown = [
+  const load = (l) => l.map((x) => x.toFixed(1)).join(' / ')
+  const lines = [
     '# Benchmark results',
     '',
     'Generated by `pnpm bench` (`node bench/run.mjs`); do not edit by hand, run it again.',
     '',
-    `- Date: ${new Date().toISOString()}`,
-    `- Node ${process.version} on ${os.platform()} ${os.arch()}, ${cpus.length} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'})`,
-    `- Frameworks: ${frameworks.map((f) => `${f.label} (${f.version})`).join(', ')}`,
-    `- ${opts.rounds} rounds x (${opts.warmup} warm-up + ${opts.requests} measured requests) per variant, concurrency ${opts.concurrency}, run took ${Math.round(elapsedMs / 1000)} s`,
+    `- Date: ${new Date().toISOString()}; run took ${Math.round(elapsedMs / 1000)} s`,
+    `- ${os.platform()} ${os.arch()}, ${cpus.length} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}); load average (1/5/15 min) ${load(loadBefore)} before, ${load(loadAfter)} after`,
+    `- Node versions: ${runs.map((r) => r.nodeVersion).join(', ')} (servers and micro-benchmarks; the load generator runs on ${process.version})`,
+    `- Frameworks: ${FRAMEWORKS.map((f) => `${f.label} (${f.version})`).join(', ')}`,
+    `- ${opts.rounds} rounds x (${opts.warmup} warm-up + ${opts.requests} measured requests) per variant, concurrency ${opts.concurrency}`,
     '',
-    '## Server CPU per request',
+    '## Overhead ratios (the headline)',
     '',
-    markdownTable(header, rows),
+    'Each cell: median over the rounds (range). "overhead" is server CPU per request minus bare\'s, each',
+    'ratio taken within one round. **÷ lean** <= 1.0 means traceweave adds no more than the hand-written',
+    'one-span middleware. ⁺ compared with OTel auto + the same OTLP exporter (what a user pays, export included).',
     '',
-    ...verdicts.map((v) => `- ${v}`),
+  ]
+  for (const run of runs) {
+    lines.push(`### Node ${run.nodeVersion}`, '', markdownTable(run.header, run.rows), '')
+    lines.push(...run.verdicts.map((v) => `- ${v}`), '')
+  }
+  lines.push('Variants:', '')
+  for (const v of VARIANTS) lines.push(`- \`${v.id}\`: ${v.about}`)
+  lines.push('')
+
+  // Micro-benchmarks and memory, one column per Node version.
+  const microHeader = ['micro-benchmark (ns/op)', ...runs.map((r) => `Node ${r.nodeVersion}`)]
+  const microNames = [...new Set(runs.flatMap((r) => (r.micro.micro ?? []).map((m) => m.name)))]
+  const microRows = microNames.map((name) => [
+    name,
+    ...runs.map((r) => String(r.micro.micro?.find((m) => m.name === name)?.nsPerOp ?? 'n/a')),
+  ])
+  const samplingNames = [...new Set(runs.flatMap((r) => (r.micro.sampling ?? []).map((m) => m.name)))]
+  for (const name of samplingNames)
+    microRows.push([
+      `sampler: ${name}`,
+      ...runs.map((r) => String(r.micro.sampling?.find((m) => m.name === name)?.nsPerDecision ?? 'n/a')),
+    ])
+  const memoryHeader = ['sessions', 'maxSessions', ...runs.map((r) => `heap KiB, Node ${r.nodeVersion}`)]
+  const memoryKeys = runs[0]?.micro.memory?.rows?.map((m) => [m.sessions, m.maxSessions]) ?? []
+  const memoryRows = memoryKeys.map(([sessions, max]) => [
+    String(sessions),
+    String(max),
+    ...runs.map((r) => {
+      const row = r.micro.memory?.rows?.find((m) => m.sessions === sessions && m.maxSessions === max)
+      return row === undefined ? 'n/a' : (row.heapBytes / 1024).toFixed(0)
+    }),
+  ])
+  const failures = runs.filter((r) => r.micro.error).map((r) => `- Node ${r.nodeVersion}: ${r.micro.error}`)
+  lines.push(
+    '## Micro-benchmarks',
     '',
-    "**The bar** (developers' guide): server CPU µs per request over bare, 100% sampled, request IDs on:",
-    'Express 5 <= +15, Koa 3 <= +6. The guide quotes OpenTelemetry auto-instrumentation at +54 / +27 and a',
-    'lean one-span middleware at +22 / +9 on its reference machine ("guide" column).',
+    '`bench/micro.mjs` (tinybench, mean ns per operation, in-process, no network). The lifecycle rows run one',
+    'request through the server lifecycle on real `IncomingMessage`/`ServerResponse` objects without a socket;',
+    "the lean rows do the lean middleware's work on the same TracerProvider. Sampler rows: `bench/sampling-decisions.mjs`.",
     '',
-    '## How to read this',
+    markdownTable(microHeader, microRows, 1),
     '',
-    '"CPU µs/req" is the server process\'s own CPU time (user + system, every thread: JIT, GC and the span',
-    'batch processor included) during the measured phase, divided by the requests it served: the median of',
-    'the rounds, with the spread of the rounds beside it. "over bare" is what the instrumentation adds to the',
-    'same app; that difference, not the absolute number, is what carries from this machine to yours.',
-    '"req/s" is only a sanity figure: the load generator shares the machine, so it measures both.',
-    '"spans/req" checks that each variant really traced every request (auto-instrumentation also opens',
-    'middleware and router spans). When min-max ranges of two rows overlap, their difference is noise.',
+    ...failures,
+    '## Memory',
+    '',
+    'Heap growth (after GC) once N distinct sessions went through one lifecycle: with the default bound of the',
+    'session counters (10000, least recently used evicted), and with the bound raised to N.',
+    '',
+    markdownTable(memoryHeader, memoryRows),
     '',
     '## Method',
     '',
-    '- Each variant runs in its own server process (`bench/server.cjs`), so auto-instrumentation patches',
-    '  before the framework is required; all on 127.0.0.1, an ephemeral port, one route `GET /users/:id`',
-    "  through the framework's router (@koa/router for Koa) returning a small JSON body.",
-    `- The load generator (in \`bench/run.mjs\`) uses node:http keep-alive agents; every request carries an`,
-    `  \`x-session-id\` (${SESSIONS} sessions, so traceweave's session counting runs) and no trace headers, so`,
-    '  every request starts a new, sampled trace.',
-    '- The server reads `process.cpuUsage()` when the parent says "start" and "stop" over IPC (after each',
-    '  warm-up); every response must be a 200 and the server must have served exactly the measured count.',
-    '- Rounds are interleaved round-robin across all variants, starting one further each round, to spread',
-    '  machine drift evenly; the table shows medians.',
-    '- Variants: `bare` is the app alone. `traceweave` is `setupTracing({ exporter, sampling: { ratio: 1 } })`',
-    '  from @traceweave/node plus `app.use(traceweave())` with defaults (request IDs, session header,',
-    '  correlation processor, duration metric through the API). `lean` is a hand-written middleware: one',
-    '  SERVER span via the OpenTelemetry API, W3C extract, 4 attributes at start, route and status at',
-    '  `finish`. `otel-auto` is `registerInstrumentations` with HttpInstrumentation and',
+    '- Each variant runs in its own server process (`bench/server.cjs`) on the Node version under test, so',
+    '  auto-instrumentation patches before the framework is required; all on 127.0.0.1, one route',
+    "  `GET /users/:id` through the framework's router (@koa/router for Koa) returning a small JSON body.",
+    `- The load generator (\`bench/run.mjs\`) uses node:http keep-alive agents; every request carries an`,
+    `  \`x-session-id\` (${SESSIONS} sessions); the \`-unsampled\` variants also a \`traceparent\` with flags 00.`,
+    '- The server reads `process.cpuUsage()` (user + system, all threads: GC and the batch processor included)',
+    '  when the parent says "start" and "stop" over IPC, after each warm-up; every response must be a 200 and',
+    '  the server must have served exactly the measured count. "spans/req" checks each variant traced.',
+    '- Rounds are interleaved round-robin across all variants, starting one further each round.',
+    '- `traceweave` is `setupTracing({ exporter, sampling })` from @traceweave/node plus `app.use(traceweave())`',
+    '  with defaults (request IDs echoed, session counting, correlation processor, duration metric through the',
+    '  API). `lean` is a hand-written middleware: one SERVER span via the OpenTelemetry API, W3C extract, 4',
+    '  attributes at start, route and status at `finish`. `otel-auto` is HttpInstrumentation with',
     '  ExpressInstrumentation / KoaInstrumentation. `lean` and `otel-auto` use a plain `NodeTracerProvider`',
     '  (ParentBased(AlwaysOn), AsyncLocalStorage context, W3C propagators) registered with `register()`.',
-    "  `outcome` is `traceweave` with `sampling: { decide: 'deferred', ratio: 0, rules: [{ status: 'error' },",
-    '  { minDurationMs: 1000 }] }` and `traceResponse: true`: every request recorded and held, judged when',
-    '  its head is written, then dropped (outcome rules, issue 16).',
-    "- Every tracing variant exports through the SDK's BatchSpanProcessor into an exporter that does no",
-    '  I/O (its `export` just reports success), so the measurement is the instrumentation, not the network.',
+    '- Tracing variants export through a BatchSpanProcessor into an exporter that does no I/O, except the',
+    '  `-otlp` ones: the real OTLP/HTTP exporter to a receiver in the load process (spans counted there).',
     '',
-    '## Sampling decisions',
-    '',
-    '`bench/sampling-decisions.mjs`: ns per `TraceweaveSampler.shouldSample()` call as the SDK makes it.',
-    '',
-    ...samplingLines,
-    '',
-  ].join('\n')
-  return { table, verdicts, markdown }
+  )
+  return {
+    markdown: lines.join('\n'),
+    microTable: `${formatTable(microHeader, microRows, 1)}\n\n${formatTable(memoryHeader, memoryRows, 0)}`,
+  }
 }
 
-function formatTable(header, rows) {
+function formatTable(header, rows, textColumns = 2) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (cells) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+    cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
-function markdownTable(header, rows) {
+function markdownTable(header, rows, textColumns = 2) {
   return [
     `| ${header.join(' | ')} |`,
-    `|${header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`,
+    `|${header.map((_, i) => (i < textColumns ? '---' : '---:')).join('|')}|`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n')
 }
@@ -357,32 +475,39 @@ function markdownTable(header, rows) {
 // --profile=<framework>/<variant>: one long measured phase under the V8 sampling profiler, then the
 // frames with the most self time, ours marked, to find where the CPU goes.
 async function profile(opts) {
-  const [frameworkId, variant] = opts.profile.split('/')
+  const [frameworkId, variantId] = opts.profile.split('/')
   const framework = FRAMEWORKS.find((f) => f.id === frameworkId)
-  if (framework === undefined || !VARIANTS.includes(variant)) {
+  const variant = VARIANTS.find((v) => v.id === variantId)
+  if (framework === undefined || variant === undefined) {
     throw new RangeError(
-      `--profile must be <${FRAMEWORKS.map((f) => f.id).join('|')}>/<${VARIANTS.join('|')}>`,
+      `--profile must be <${FRAMEWORKS.map((f) => f.id).join('|')}>/<${VARIANTS.map((v) => v.id).join('|')}>`,
     )
   }
+  const execPath = resolveNode(opts.node[0])
+  const receiver = await startOtlpReceiver()
   const dir = mkdtempSync(join(os.tmpdir(), 'traceweave-prof-'))
-  const server = await startServer(framework, variant, [
-    '--cpu-prof',
-    '--cpu-prof-interval=200',
-    `--cpu-prof-dir=${dir}`,
-  ])
+  const server = await startServer(
+    execPath,
+    framework,
+    variant,
+    ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${dir}`],
+    { BENCH_OTLP_URL: receiver.url },
+  )
   try {
-    const result = await measure(server, { ...opts, requests: opts.requests })
+    const result = await measure(server, opts, receiver)
     console.log(
-      `${frameworkId}/${variant}: ${result.cpuPerRequest.toFixed(1)} µs/req over ${opts.requests} requests`,
+      `${frameworkId}/${variantId} on ${execPath}: ${result.cpuPerRequest.toFixed(1)} µs/req over ${opts.requests} requests`,
     )
     server.child.disconnect()
     await new Promise((resolve) => server.child.once('exit', resolve))
     const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'))
     const prof = JSON.parse(readFileSync(join(dir, file), 'utf8'))
     printTopFrames(prof, opts.top)
+    if (opts.keep) console.log(`\nprofile kept: ${join(dir, file)} (open it in Chrome DevTools)`)
   } finally {
     server.child.kill()
-    rmSync(dir, { recursive: true, force: true })
+    receiver.server.close()
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -444,31 +569,66 @@ function shortUrl(url) {
 
 function parseArgs(args) {
   const result = {
+    node: NODE_VERSIONS,
     rounds: 5,
-    requests: 20_000,
-    warmup: 3_000,
+    requests: 10_000,
+    warmup: 2_000,
     concurrency: 16,
     only: undefined,
-    write: true,
+    variants: VARIANTS.map((v) => v.id),
+    quick: false,
+    keep: false,
+    write: undefined,
     profile: undefined,
-    variants: undefined,
     top: 40,
   }
+  const given = new Set()
   for (const arg of args) {
     const [key, value] = arg.replace(/^--/, '').split('=')
+    given.add(key)
     if (key === 'no-write') result.write = false
+    else if (key === 'write') result.write = true
+    else if (key === 'quick') result.quick = true
+    else if (key === 'keep') result.keep = true
     else if (key === 'only' || key === 'profile') result[key] = value
-    else if (key === 'variants' && value?.split(',').every((v) => ALL_VARIANTS.includes(v)))
-      result.variants = value.split(',')
-    else if (key in result && /^[1-9][0-9]*$/.test(value ?? '')) result[key] = Number(value)
+    else if (key === 'node' && value) result.node = value.split(',')
+    else if (key === 'variants' && value) {
+      if (value === 'core') result.variants = VARIANTS.filter((v) => v.core).map((v) => v.id)
+      else if (value !== 'all') result.variants = value.split(',')
+    } else if (key in result && /^[1-9][0-9]*$/.test(value ?? '')) result[key] = Number(value)
     else {
       console.error(`bench: unknown or invalid argument ${arg}`)
       process.exit(2)
     }
   }
-  if (result.profile && !args.some((a) => a.startsWith('--requests'))) result.requests = 200_000
+  if (result.quick) {
+    // A smoke run: everything starts, answers and prints; the figures mean nothing.
+    if (!given.has('node')) result.node = ['current']
+    if (!given.has('rounds')) result.rounds = 1
+    if (!given.has('requests')) result.requests = 200
+    if (!given.has('warmup')) result.warmup = 20
+  }
+  result.write ??= !result.quick
+  if (result.profile && !given.has('requests')) result.requests = 200_000
   if (result.only !== undefined && !FRAMEWORKS.some((f) => f.id === result.only)) {
     console.error(`bench: --only must be one of ${FRAMEWORKS.map((f) => f.id).join(', ')}`)
+    process.exit(2)
+  }
+  const unknown = result.variants.filter((id) => !VARIANTS.some((v) => v.id === id))
+  if (unknown.length > 0) {
+    console.error(
+      `bench: unknown variants ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.id).join(', ')}`,
+    )
+    process.exit(2)
+  }
+  // Ratios need their references in the same run.
+  for (const id of ['bare', 'lean', 'otel-auto'])
+    if (!result.variants.includes(id)) result.variants.unshift(id)
+  if (result.variants.includes('traceweave-otlp') && !result.variants.includes('otel-auto-otlp'))
+    result.variants.push('otel-auto-otlp')
+  const bad = result.node.filter((v) => v !== 'current' && !/^[1-9][0-9]*$/.test(v))
+  if (bad.length > 0) {
+    console.error(`bench: --node takes major versions (26,24,20) or current, got ${bad.join(', ')}`)
     process.exit(2)
   }
   return result

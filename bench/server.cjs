@@ -1,4 +1,4 @@
-// One benchmark server: `node bench/server.cjs <express|koa> <bare|traceweave|lean|otel-auto>`.
+// One benchmark server: `node bench/server.cjs <express|koa> <variant>` (variants below).
 // Started by bench/run.mjs with an IPC channel; one process per variant, because OpenTelemetry's
 // auto-instrumentation only patches modules required after it is registered. CommonJS on purpose:
 // require() order is what makes that patching work without loader hooks.
@@ -6,10 +6,50 @@
 
 const [framework, variant] = process.argv.slice(2)
 const FRAMEWORKS = ['express', 'koa']
-const VARIANTS = ['bare', 'traceweave', 'lean', 'otel-auto', 'resources', 'attributed', 'outcome']
-if (!FRAMEWORKS.includes(framework) || !VARIANTS.includes(variant)) {
-  console.error(`usage: node bench/server.cjs <${FRAMEWORKS.join('|')}> <${VARIANTS.join('|')}>`)
+// What each variant's server runs. The `-unsampled` variants run the same server as their base; the
+// load generator sends them a parent that says no (`traceparent` flags 00).
+const SERVERS = {
+  bare: { kind: 'bare' },
+  traceweave: { kind: 'traceweave', sampling: { ratio: 1 } },
+  'traceweave-unsampled': { kind: 'traceweave', sampling: { ratio: 1 } },
+  'traceweave-10pct': { kind: 'traceweave', sampling: { ratio: 0.1 } },
+  'traceweave-rules1': { kind: 'traceweave', sampling: { ratio: 1, rules: neverMatchingRules(1) } },
+  'traceweave-rules10': { kind: 'traceweave', sampling: { ratio: 1, rules: neverMatchingRules(10) } },
+  'traceweave-rules100': { kind: 'traceweave', sampling: { ratio: 1, rules: neverMatchingRules(100) } },
+  'traceweave-otlp': { kind: 'traceweave', sampling: { ratio: 1 }, otlp: true },
+  lean: { kind: 'lean' },
+  'lean-unsampled': { kind: 'lean' },
+  'otel-auto': { kind: 'otel-auto' },
+  'otel-auto-otlp': { kind: 'otel-auto', otlp: true },
+  // traceweave with `resources: true` or `'attributed'` (setupTracing's default 5 s pidusage sampler too),
+  // to price those options against the traceweave row.
+  resources: { kind: 'traceweave', sampling: { ratio: 1 }, resources: true, middleware: { resources: true } },
+  attributed: {
+    kind: 'traceweave',
+    sampling: { ratio: 1 },
+    resources: true,
+    middleware: { resources: 'attributed' },
+  },
+}
+const config = SERVERS[variant]
+if (!FRAMEWORKS.includes(framework) || config === undefined) {
+  console.error(`usage: node bench/server.cjs <${FRAMEWORKS.join('|')}> <${Object.keys(SERVERS).join('|')}>`)
   process.exit(2)
+}
+const OTLP_URL = process.env.BENCH_OTLP_URL
+if (config.otlp && !OTLP_URL) {
+  console.error(`${variant} needs BENCH_OTLP_URL (the run's local OTLP receiver)`)
+  process.exit(2)
+}
+
+// Rules that match no bench request, so every decision walks all of them before the ratio decides:
+// a mix of the three rule shapes available at request start (path prefix, method, header).
+function neverMatchingRules(count) {
+  return Array.from({ length: count }, (_, i) => {
+    if (i % 3 === 0) return { pathPrefix: `/never-${i}`, sample: 0 }
+    if (i % 3 === 1) return { method: 'DELETE', header: ['x-never', `v${i}`], sample: 0 }
+    return { header: ['x-never', `v${i}`], sample: 0 }
+  })
 }
 
 // An exporter that does no I/O: the batch processor's queueing, batching and timer are measured,
@@ -24,44 +64,21 @@ const noIoExporter = {
   forceFlush: () => Promise.resolve(),
 }
 
-// `resources` and `attributed` are the traceweave variant with `traceweave({ resources: true })` or
-// `resources: 'attributed'` (and the default 5 s pidusage sampler), to price those options.
-// `outcome` is the traceweave variant with deferred decisions and outcome rules, none of which matches
-// (every request recorded, held, judged at the response head and dropped), and `traceResponse: true`:
-// the per-request price of outcome rules (issue 16).
-const usesTraceweave = ['traceweave', 'resources', 'attributed', 'outcome'].includes(variant)
-const middlewareOptions =
-  variant === 'resources'
-    ? { resources: true }
-    : variant === 'attributed'
-      ? { resources: 'attributed' }
-      : variant === 'outcome'
-        ? { traceResponse: true }
-        : {}
-const OUTCOME_SAMPLING = {
-  decide: 'deferred',
-  ratio: 0,
-  rules: [
-    { status: 'error', sample: 1 },
-    { minDurationMs: 1000, sample: 1 },
-  ],
-}
-
 // Tracing is set up before the framework is required (auto-instrumentation needs it).
 const tracing = setUpTracing()
 const app = framework === 'express' ? buildExpressApp() : buildKoaApp()
 
 function setUpTracing() {
-  if (variant === 'bare') return undefined
-  if (usesTraceweave) {
+  if (config.kind === 'bare') return undefined
+  if (config.kind === 'traceweave') {
     const { setupTracing } = require('@traceweave/node')
-    // 100% sampled; request IDs and session counting are on by default in the middleware.
+    // Request IDs and session counting are on by default in the middleware.
     const handle = setupTracing({
       serviceName: 'bench',
-      exporter: noIoExporter,
-      sampling: variant === 'outcome' ? OUTCOME_SAMPLING : { ratio: 1 },
+      ...(config.otlp ? { exporter: 'otlp', otlp: { url: OTLP_URL } } : { exporter: noIoExporter }),
+      sampling: config.sampling,
       flushOnExit: false,
-      resources: variant === 'resources' || variant === 'attributed',
+      resources: config.resources === true,
     })
     return { forceFlush: () => handle.forceFlush(), dropped: () => handle.stats().droppedSpans }
   }
@@ -69,9 +86,14 @@ function setUpTracing() {
   // (AlwaysOn sampler under ParentBased, AsyncLocalStorage context, W3C propagators, batch processor).
   const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node')
   const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base')
-  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(noIoExporter)] })
+  let exporter = noIoExporter
+  if (config.otlp) {
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http')
+    exporter = new OTLPTraceExporter({ url: OTLP_URL })
+  }
+  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] })
   provider.register()
-  if (variant === 'otel-auto') {
+  if (config.kind === 'otel-auto') {
     const { registerInstrumentations } = require('@opentelemetry/instrumentation')
     const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http')
     const frameworkInstrumentation =
@@ -114,8 +136,8 @@ function leanParts() {
 function buildExpressApp() {
   const express = require('express')
   const app = express()
-  if (usesTraceweave) app.use(require('@traceweave/express').traceweave(middlewareOptions))
-  if (variant === 'lean') {
+  if (config.kind === 'traceweave') app.use(require('@traceweave/express').traceweave(config.middleware))
+  if (config.kind === 'lean') {
     const { context, startSpan } = leanParts()
     app.use(function leanTracing(req, res, next) {
       const { span, ctx } = startSpan(req)
@@ -138,8 +160,8 @@ function buildKoaApp() {
   const Koa = require('koa')
   const Router = require('@koa/router')
   const app = new Koa()
-  if (usesTraceweave) app.use(require('@traceweave/koa').traceweave(middlewareOptions))
-  if (variant === 'lean') {
+  if (config.kind === 'traceweave') app.use(require('@traceweave/koa').traceweave(config.middleware))
+  if (config.kind === 'lean') {
     const { context, startSpan } = leanParts()
     app.use(async function leanTracing(ctx, next) {
       const { span, ctx: spanContext } = startSpan(ctx.req)
@@ -185,7 +207,8 @@ process.on('message', (message) => {
         userMicros: cpu.user,
         systemMicros: cpu.system,
         requests,
-        spans: exportedSpans - phase.exported,
+        // The OTLP variants' spans are counted by the receiver, in the parent.
+        spans: config.otlp ? undefined : exportedSpans - phase.exported,
         droppedSpans: droppedSpans() - phase.dropped,
         rssBytes: process.memoryUsage().rss,
       })
