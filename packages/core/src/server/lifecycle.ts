@@ -319,7 +319,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
       method,
       scheme,
       ownsSpan,
-      startedAt: performance.now(),
+      // Read only when a MeterProvider will record the duration (a clock read is not free).
+      startedAt: options.metrics && this.metrics.current() !== undefined ? performance.now() : NaN,
       ended: false,
       lastError: undefined,
       originalWriteHead: undefined,
@@ -559,7 +560,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     if (recording && captured.length > 0) this.captureHeaders(span, captured, res.getHeaders())
     if (!ownsSpan) return
     span.end()
-    if (this.options.metrics) {
+    if (this.options.metrics && !Number.isNaN(serverRequest.startedAt)) {
       const histogram = this.metrics.current()
       if (histogram !== undefined) this.recordDuration(histogram, serverRequest, status, errorType)
     }

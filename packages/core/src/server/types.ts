@@ -48,7 +48,7 @@ export interface ServerRequest<Request = unknown> {
   readonly scheme: string
   /** Whether we started the span (and so end it), or enrich one opened before us. */
   readonly ownsSpan: boolean
-  /** `performance.now()` at start, for the duration metric. */
+  /** `performance.now()` at start, for the duration metric; `NaN` when no MeterProvider was registered. */
   readonly startedAt: number
   /** Set once the response closed. */
   ended: boolean
