@@ -55,7 +55,7 @@ export interface RequestState {
    * @internal Spans started during the request (bounded), so a late `identifyUser()` reaches those
    * still open. Kept on the record rather than in a WeakMap: a request allocates no map entries.
    */
-  openSpans?: Set<Span>
+  openSpans?: Span[]
   /** @internal The server lifecycle's handle of the request, when a traceweave middleware started it. */
   serverRequest?: unknown
   /** @internal The request's deferred sampling decision, pending or made (`decide: 'deferred'` only). */

@@ -15,8 +15,17 @@ export const MAX_TRACKED_SPANS_PER_REQUEST = 1000
  * removed: they go with the record, and {@link forEachOpenSpan} skips them.
  */
 export function trackOpenSpan(state: RequestState, span: Span): void {
-  const spans = (state.openSpans ??= new Set())
-  if (spans.size < MAX_TRACKED_SPANS_PER_REQUEST) spans.add(span)
+  // An array, not a Set: most requests track one or a few spans, and a Set's hash table is the
+  // larger allocation. A span is tracked once (the lifecycle checks with isTrackedSpan first).
+  const spans = state.openSpans
+  if (spans === undefined) state.openSpans = [span]
+  else if (spans.length < MAX_TRACKED_SPANS_PER_REQUEST) spans.push(span)
+}
+
+/** Whether `span` is tracked for the request already (the CorrelationSpanProcessor did it at start). */
+export function isTrackedSpan(state: RequestState, span: Span): boolean {
+  // The server span, when tracked by the processor, is the request's first span.
+  return state.openSpans !== undefined && state.openSpans.includes(span)
 }
 
 /** Calls `fn` for every span of the request that is still open. */

@@ -23,7 +23,7 @@ import {
 } from '../correlation/propagated'
 import { setRequestState, type RequestState } from '../correlation/request-state'
 import { parseSessionId, readCookie, SessionCounters } from '../correlation/session'
-import { trackOpenSpan } from '../correlation/span-processor'
+import { isTrackedSpan, trackOpenSpan } from '../correlation/span-processor'
 import { applyUserId, ATTR_USER_ID, parseUserId } from '../correlation/user'
 import { logger, warnOnce } from '../internal/diag'
 import { isTracingDisabled } from '../internal/disabled'
@@ -330,7 +330,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     this.resources.start(serverRequest)
     // CorrelationSpanProcessor (registered by setupTracing) copied the correlation attributes onto the
     // span as it started, and tracked it; without it, do both here. Either way, once per span.
-    if (state.openSpans?.has(span) !== true) {
+    if (!isTrackedSpan(state, span)) {
       if (ownsSpan) span.setAttributes(correlationAttributes)
       trackOpenSpan(state, span)
     }
@@ -662,8 +662,27 @@ function firstListValue(value: unknown): string | undefined {
   return first.length > 0 ? first : undefined
 }
 
-function parseHost(value: unknown): { address: string; port: number | undefined } | undefined {
-  if (typeof value !== 'string' || value.length > 261) return undefined
+interface ParsedHost {
+  readonly address: string
+  readonly port: number | undefined
+}
+
+// One slot: a service sees the same Host header on nearly every request, so the regex, the
+// lowercasing and the result object are spent once per change, not per request.
+let lastHostValue: string | undefined
+let lastHost: ParsedHost | undefined
+
+function parseHost(value: unknown): ParsedHost | undefined {
+  if (typeof value !== 'string') return undefined
+  if (value === lastHostValue) return lastHost
+  const host = parseHostValue(value)
+  lastHostValue = value
+  lastHost = host
+  return host
+}
+
+function parseHostValue(value: string): ParsedHost | undefined {
+  if (value.length > 261) return undefined
   const match = HOST_PATTERN.exec(value)
   if (match === null) return undefined
   const port = match[3] === undefined ? undefined : Number(match[3])
