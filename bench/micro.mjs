@@ -83,8 +83,11 @@ export async function runMicro() {
   return results
 }
 
+// One socket for all requests, as keep-alive connections have it (a new Socket per request would
+// measure its construction, not the tracing).
+const SOCKET = new Socket()
 function fakeRequest(sessionId, traceparent) {
-  const req = new IncomingMessage(new Socket())
+  const req = new IncomingMessage(SOCKET)
   req.method = 'GET'
   req.url = '/users/7'
   req.httpVersion = '1.1'
@@ -164,7 +167,19 @@ export async function runMemory() {
   return { rows }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv.some((a) => a.startsWith('--loop='))) {
+  // For profiling one path: node --cpu-prof bench/micro.mjs --loop=<sampled|unsampled|lean|lean-unsampled>
+  const which = process.argv.find((a) => a.startsWith('--loop=')).slice(7)
+  const lifecycle = createServerLifecycle({}, { framework: 'bench' })
+  const tracer = trace.getTracer('lean-micro')
+  const parent = which.endsWith('unsampled') ? UNSAMPLED_PARENT : undefined
+  for (let i = 0; i < 300_000; i++) {
+    if (which.startsWith('lean')) leanRequest(tracer, parent)
+    else traceweaveRequest(lifecycle, i & 63, parent)
+    if (i % 5000 === 0) await tracing.forceFlush()
+  }
+  await tracing.shutdown()
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const micro = await runMicro()
   const memory = await runMemory()
   const sampling = runSamplingBench(QUICK ? 10_000 : 1_000_000)
