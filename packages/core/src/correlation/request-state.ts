@@ -1,4 +1,4 @@
-import { context, createContextKey, type Context, type Span } from '@opentelemetry/api'
+import { context, createContextKey, type Context, type Span, type SpanContext } from '@opentelemetry/api'
 import type { CorrelationPropagation } from './propagated'
 import { fallbackContext } from '../internal/fallback-context'
 
@@ -56,10 +56,34 @@ export interface RequestState {
    * still open. Kept on the record rather than in a WeakMap: a request allocates no map entries.
    */
   openSpans?: Span[]
+  /** @internal Installed by the server lifecycle on the records it creates. */
+  serverHooks?: ServerHooks
+  /** @internal Installed by deferred sampling while the request's decision is pending or made. */
+  samplingHooks?: SamplingHooks
   /** @internal The server lifecycle's handle of the request, when a traceweave middleware started it. */
   serverRequest?: unknown
   /** @internal The request's deferred sampling decision, pending or made (`decide: 'deferred'` only). */
   sampling?: unknown
+}
+
+/**
+ * What the server lifecycle installs on the records it creates, so that propagation and correlation
+ * reach it through the record instead of importing the server layer.
+ */
+export interface ServerHooks {
+  /** An outgoing call is about to inject trace headers: settle what a deferred decision needs (the route). */
+  beforeInject(state: RequestState): void
+  /** The app named the request's user (`identifyUser()`): hash it as configured, reach the open spans. */
+  userKnown(state: RequestState, userId: string): void
+}
+
+/** What deferred sampling installs on the record of a request whose decision waits. */
+export interface SamplingHooks {
+  /**
+   * The span context an outgoing call carries instead of `spanContext` (the decision made now, its
+   * sampled flag and threshold), or `undefined` when this request's trace is not pending here.
+   */
+  outgoingSpanContext(state: RequestState, spanContext: SpanContext): SpanContext | undefined
 }
 
 const REQUEST_STATE_KEY = createContextKey('traceweave.request-state')

@@ -1,7 +1,6 @@
 import { context, type Context } from '@opentelemetry/api'
 import { getRequestState, type RequestState } from './request-state'
 import { forEachOpenSpan } from './span-processor'
-import { serverRequestOf } from '../server/registry'
 
 /** Span attribute carrying the user ID (or its HMAC with the `hashIds` option). */
 export const ATTR_USER_ID = 'user.id'
@@ -46,8 +45,9 @@ export function identifyUser(userId: string, ctx: Context = context.active()): b
   const state = getRequestState(ctx)
   const valid = parseUserId(userId)
   if (state === undefined || valid === undefined) return false
-  const request = serverRequestOf(state)
-  if (request !== undefined) request.lifecycle.userKnown(request, valid)
+  // A record the server lifecycle created: it hashes the ID as configured. Otherwise as it is.
+  const hooks = state.serverHooks
+  if (hooks !== undefined) hooks.userKnown(state, valid)
   else applyUserId(state, valid, valid)
   return true
 }

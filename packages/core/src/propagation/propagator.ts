@@ -9,8 +9,7 @@ import {
 } from '@opentelemetry/api'
 import { failOpen } from '../internal/guard'
 import { isTracingSuppressed } from '../internal/suppress'
-import { decidedSpanContext } from '../sampling/deferred'
-import { beforeOutgoingInject } from '../server/registry'
+import { getRequestState } from '../correlation/request-state'
 import { isTraceIdRandom, setTraceRandomness } from './random-flag'
 import { TRACE_FLAG_RANDOM, TRACE_FLAG_SAMPLED, isRandomTraceId } from './trace-flags'
 import { formatTraceParent, parseTraceParent } from './traceparent'
@@ -103,8 +102,11 @@ export class TraceContextPropagator implements TextMapPropagator {
     const activeSpanContext = trace.getSpanContext(ctx)
     if (activeSpanContext === undefined || !isSpanContextValid(activeSpanContext)) return
     // A request whose sampling waits for its route or user is decided now: the next hop needs the flag.
-    beforeOutgoingInject(ctx)
-    const spanContext = decidedSpanContext(ctx, activeSpanContext) ?? activeSpanContext
+    // Through the record's hooks, which the server lifecycle and deferred sampling install.
+    const state = getRequestState(ctx)
+    state?.serverHooks?.beforeInject(state)
+    const spanContext =
+      state?.samplingHooks?.outgoingSpanContext(state, activeSpanContext) ?? activeSpanContext
     const random = isTraceIdRandom(ctx, spanContext.traceId) ?? this.randomWithoutRecord(spanContext)
     const traceFlags = (spanContext.traceFlags & TRACE_FLAG_SAMPLED) | (random ? TRACE_FLAG_RANDOM : 0)
     const traceparent = formatTraceParent({

@@ -7,7 +7,7 @@ import {
   type Span,
   type SpanContext,
 } from '@opentelemetry/api'
-import { getRequestState, type RequestState } from '../correlation/request-state'
+import { getRequestState, type RequestState, type SamplingHooks } from '../correlation/request-state'
 import { reportFailure } from '../internal/guard'
 import type { FinishedSpan, SpanProcessorLike } from '../internal/sdk-types'
 import type { SamplingDecision, SamplingEngine } from './engine'
@@ -72,10 +72,18 @@ function pendingOf(ctx: Context, traceId: string): PendingTrace | undefined {
  * span's own context with the decided sampled flag and `ot` threshold. `undefined` when not deferred.
  */
 export function decidedSpanContext(ctx: Context, spanContext: SpanContext): SpanContext | undefined {
-  const pending = pendingOf(ctx, spanContext.traceId)
-  if (pending === undefined) return undefined
-  pending.owner.decide(pending)
-  return markDecided(spanContext, pending.decision!)
+  const state = getRequestState(ctx)
+  return state?.samplingHooks?.outgoingSpanContext(state, spanContext)
+}
+
+/** Deferred sampling's side of the record's hooks: the propagator calls it through the record. */
+const DEFERRED_HOOKS: SamplingHooks = {
+  outgoingSpanContext(state, spanContext) {
+    const pending = state.sampling as PendingTrace | undefined
+    if (pending === undefined || pending.traceId !== spanContext.traceId) return undefined
+    pending.owner.decide(pending)
+    return markDecided(spanContext, pending.decision!)
+  },
 }
 
 /**
@@ -164,6 +172,7 @@ export class DeferredSampling {
       buffer: [],
     }
     state.sampling = pending
+    state.samplingHooks = DEFERRED_HOOKS
     this.pending.add(pending)
   }
 

@@ -1,28 +1,33 @@
-import { context, type Context } from '@opentelemetry/api'
-import { getRequestState, type RequestState } from '../correlation/request-state'
+import { context } from '@opentelemetry/api'
+import { getRequestState, type RequestState, type ServerHooks } from '../correlation/request-state'
 import { failOpen } from '../internal/guard'
 import type { ServerRequest } from './types'
+
+/**
+ * The server lifecycle's side of the record's hooks (one object for all requests: no per-request
+ * closures); propagation and correlation call these through the record.
+ */
+const SERVER_HOOKS: ServerHooks = {
+  beforeInject(state) {
+    const serverRequest = serverRequestOf(state)
+    if (serverRequest === undefined) return
+    failOpen('server.beforeInject', () => serverRequest.lifecycle.beforeInject(serverRequest), undefined)
+  },
+  userKnown(state, userId) {
+    const serverRequest = serverRequestOf(state)
+    if (serverRequest !== undefined) serverRequest.lifecycle.userKnown(serverRequest, userId)
+  },
+}
 
 /** Links a request record to the lifecycle handle that owns it (a field of the record: no map entry). */
 export function registerServerRequest(serverRequest: ServerRequest<unknown>): void {
   serverRequest.state.serverRequest = serverRequest
+  serverRequest.state.serverHooks = SERVER_HOOKS
 }
 
 /** The lifecycle handle owning a request record, if a traceweave middleware started it. */
 export function serverRequestOf(state: RequestState): ServerRequest<unknown> | undefined {
   return state.serverRequest as ServerRequest<unknown> | undefined
-}
-
-/**
- * The "before an outgoing inject" moment: the propagator calls it right before writing trace headers,
- * so a sampling decision that waits for the route sees it. A no-op outside a traced request.
- */
-export function beforeOutgoingInject(ctx: Context = context.active()): void {
-  const state = getRequestState(ctx)
-  if (state === undefined) return
-  const serverRequest = serverRequestOf(state)
-  if (serverRequest === undefined) return
-  failOpen('server.beforeInject', () => serverRequest.lifecycle.beforeInject(serverRequest), undefined)
 }
 
 /**
