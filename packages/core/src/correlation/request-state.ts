@@ -1,5 +1,6 @@
 import { context, createContextKey, type Context, type Span, type SpanContext } from '@opentelemetry/api'
 import type { CorrelationPropagation } from './propagated'
+import { ChainContext } from '../internal/chain-context'
 import { fallbackContext } from '../internal/fallback-context'
 
 /**
@@ -101,5 +102,6 @@ export function getRequestState(ctx?: Context): RequestState | undefined {
 
 /** A context that carries `state` as the request record. */
 export function setRequestState(ctx: Context, state: RequestState): Context {
-  return ctx.setValue(REQUEST_STATE_KEY, state)
+  // Linked, not copied: see ChainContext. Contexts derived from it (the server span's) link too.
+  return new ChainContext(ctx, REQUEST_STATE_KEY, state)
 }
