@@ -1,13 +1,8 @@
-import { createContextKey, type Context } from '@opentelemetry/api'
+import type { Context } from '@opentelemetry/api'
+import { SUPPRESS_TRACING_KEY } from './otel-globals'
 
-/**
- * The key of `@opentelemetry/core`'s `suppressTracing()`. The API's `createContextKey` is
- * `Symbol.for(description)`, so the same description yields the very same key without a dependency
- * on `@opentelemetry/core` (core stays API-only). Under it the SDK's tracer returns non-recording
- * spans and every OpenTelemetry propagator injects nothing: an exporter's own requests, or the inner
- * http/undici call below a traced fetch, carry no trace headers and start no second CLIENT span.
- */
-export const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING')
+// The key is an OpenTelemetry internal: see otel-globals.ts.
+export { SUPPRESS_TRACING_KEY }
 
 /** True when tracing is suppressed in `ctx` (`suppressTracing()` from `@opentelemetry/core`). */
 export function isTracingSuppressed(ctx: Context): boolean {

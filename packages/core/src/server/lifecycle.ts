@@ -10,7 +10,6 @@ import {
   type Histogram,
   type Span,
   type Tracer,
-  type TracerProvider,
 } from '@opentelemetry/api'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
@@ -27,6 +26,7 @@ import { isTrackedSpan, trackOpenSpan } from '../correlation/span-processor'
 import { applyUserId, ATTR_USER_ID, parseUserId } from '../correlation/user'
 import { logger, warnOnce } from '../internal/diag'
 import { isTracingDisabled } from '../internal/disabled'
+import { delegateTracer, spanKindOf, tracerProviderDelegate } from '../internal/otel-globals'
 import { failOpen, reportFailure } from '../internal/guard'
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
 import {
@@ -595,17 +595,11 @@ class TracerSource {
   private tracer: Tracer | undefined
 
   current(): Tracer | undefined {
-    const provider = trace.getTracerProvider() as TracerProvider & {
-      getDelegate?(): TracerProvider
-      getDelegateTracer?(name: string, version?: string): Tracer | undefined
-    }
-    const delegate = typeof provider.getDelegate === 'function' ? provider.getDelegate() : provider
+    const provider = trace.getTracerProvider()
+    const delegate = tracerProviderDelegate(provider)
     if (delegate !== this.delegate) {
       this.delegate = delegate
-      this.tracer =
-        typeof provider.getDelegateTracer === 'function'
-          ? provider.getDelegateTracer(TRACER_NAME, TRACER_VERSION)
-          : provider.getTracer(TRACER_NAME, TRACER_VERSION)
+      this.tracer = delegateTracer(provider, TRACER_NAME, TRACER_VERSION)
     }
     return this.tracer
   }
@@ -635,8 +629,7 @@ function hookResponseHead(serverRequest: ServerRequest<unknown>): void {
 }
 
 function isServerSpan(span: Span): boolean {
-  // The API's Span hides the kind; SDK spans expose it as a property.
-  return (span as { kind?: unknown }).kind === SpanKind.SERVER && span.isRecording()
+  return spanKindOf(span) === SpanKind.SERVER && span.isRecording()
 }
 
 function pathOf(req: IncomingMessage): string {

@@ -1,5 +1,6 @@
 import { context, type Context } from '@opentelemetry/api'
 import { IncomingMessage, type ServerResponse } from 'node:http'
+import { boundEmitterMark } from '../internal/otel-globals'
 import type { ServerRequest } from './types'
 
 /**
@@ -21,9 +22,6 @@ import type { ServerRequest } from './types'
  */
 const SERVER_REQUEST = Symbol('traceweave.serverRequest')
 let emitWrapped = false
-
-/** The name OpenTelemetry's context manager gives the listener map of an emitter it has bound. */
-const BOUND_EMITTER_MARK = 'OtListeners'
 
 type Traced = { [SERVER_REQUEST]?: ServerRequest<unknown> }
 
@@ -88,9 +86,7 @@ function applyEmit(this: unknown, emit: (...args: unknown[]) => boolean, args: I
  */
 function bindOver(ctx: Context, emitter: IncomingMessage | ServerResponse): void {
   const marked = emitter as unknown as Record<symbol, unknown>
-  const mark = Object.getOwnPropertySymbols(emitter).find(
-    (symbol) => symbol.description === BOUND_EMITTER_MARK,
-  )
+  const mark = boundEmitterMark(emitter)
   if (mark === undefined) {
     context.bind(ctx, emitter)
     return

@@ -15,7 +15,9 @@ export interface BatchSettings {
  * is full, but only logs the count and resets it; we refuse the span ourselves when the queue is full,
  * so `droppedSpans` is exact and monotonic and the SDK's queue never exceeds `maxQueueSize`.
  * It also counts the spans waiting for export (see {@link waitingSpans}), so a `shutdown()` that stops
- * waiting for a collector that does not answer can say how many it gave up.
+ * waiting for a collector that does not answer can say how many it gave up. The queue is counted here,
+ * not read from the SDK's private array: a span accepted joins it, and leaves it when the SDK hands its
+ * batch to the exporter.
  */
 export class CountingBatchSpanProcessor extends BatchSpanProcessor {
   /** Spans refused because `maxQueueSize` spans were already waiting for export. */
@@ -43,6 +45,7 @@ export class CountingBatchSpanProcessor extends BatchSpanProcessor {
         this.droppedSpans++
         return
       }
+      this.exports.queued++
     }
     super.onEnd(span)
   }
@@ -52,19 +55,18 @@ export class CountingBatchSpanProcessor extends BatchSpanProcessor {
     return super.shutdown()
   }
 
-  // The SDK keeps its queue in a private array; the versions are pinned and a test fills the queue,
-  // so a change in the SDK's internals fails that test instead of miscounting silently.
   private queueLength(): number {
-    const queue = (this as unknown as { _finishedSpans?: unknown })._finishedSpans
-    return Array.isArray(queue) ? queue.length : 0
+    return this.exports.queued
   }
 }
 
 /**
- * Counts the spans handed to an exporter and not yet answered for. A counter only: an exporter that
+ * Counts the spans queued for an exporter, and those handed to it and not yet answered for. A counter only: an exporter that
  * never calls back keeps no spans here.
  */
 class ExportTally {
+  /** Spans accepted by the processor and not yet handed to the exporter. */
+  queued = 0
   inFlight = 0
 
   wrap(exporter: SpanExporter): SpanExporter {
@@ -82,6 +84,7 @@ class ExportTally {
   ): void {
     const count = spans.length
     let answered = false
+    this.queued = Math.max(0, this.queued - count)
     this.inFlight += count
     const settle = (result: ExportResult): void => {
       if (answered) return
