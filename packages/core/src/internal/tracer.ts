@@ -1,4 +1,6 @@
+import { PACKAGE_VERSION } from './version'
+
 /** Instrumentation scope of every span traceweave starts. */
 export const TRACER_NAME = '@traceweave/core'
-/** Kept in step with packages/core/package.json by the release process (changesets). */
-export const TRACER_VERSION = '0.1.0'
+/** The version of @traceweave/core, generated from its package.json at build (scripts/write-version.mjs). */
+export const TRACER_VERSION = PACKAGE_VERSION
