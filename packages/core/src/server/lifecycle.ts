@@ -240,13 +240,23 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     // Literal keys (not the ATTR_ constants) let V8 build these hot objects from a boilerplate.
     const correlationAttributes: Record<string, string | number> =
       requestId === undefined ? {} : { 'request.id': requestId }
+    // Every field the request may get is declared here, so the record has one shape from the start
+    // (fields added later would grow it a step at a time, per request).
     const state: RequestState = {
       requestId,
       requestIdHeader: policy?.header,
       method,
       path,
       headers,
+      sessionId: undefined,
+      sessionOperation: undefined,
+      sessionOperationNumber: undefined,
+      userId: undefined,
+      route: undefined,
       correlationAttributes,
+      openSpans: undefined,
+      serverHooks: undefined,
+      serverRequest: undefined,
     }
     const tracer = this.tracers.current()
     const active = context.active()
@@ -305,6 +315,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
         },
         requestContext,
       )
+      if (span.isRecording()) this.addRecordingAttributes(span, req, proxy)
       ownsSpan = true
     }
 
@@ -458,24 +469,31 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     }
     if (method === '_OTHER' && req.method !== undefined)
       attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = req.method
-    if (typeof req.httpVersion === 'string') attributes[ATTR_NETWORK_PROTOCOL_VERSION] = req.httpVersion
     const forwardedHost = isPeerTrusted(req, proxy) ? firstListValue(headers['x-forwarded-host']) : undefined
     const host = parseHost(forwardedHost ?? headers.host)
     if (host !== undefined) {
       attributes[ATTR_SERVER_ADDRESS] = host.address
       attributes[ATTR_SERVER_PORT] = host.port ?? (scheme === 'https' ? 443 : 80)
     }
-    const client = resolveClientAddress(req, proxy)
-    if (client !== undefined) attributes[ATTR_CLIENT_ADDRESS] = client
-    const userAgent = headers['user-agent']
-    if (typeof userAgent === 'string')
-      attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent.slice(0, MAX_HEADER_ATTRIBUTE_LENGTH)
     const captured = this.options.captureRequestHeaders
     for (const header of captured) {
       const value = headerAttribute(header, headers[header.name])
       if (value !== undefined) attributes[header.attribute] = value
     }
     return attributes
+  }
+
+  /**
+   * The attributes no sampling decision needs, set only on a span that records: a request the sampler
+   * drops (a parent that says no) does not pay for them.
+   */
+  private addRecordingAttributes(span: Span, req: IncomingMessage, proxy: ProxyTrust): void {
+    if (typeof req.httpVersion === 'string') span.setAttribute(ATTR_NETWORK_PROTOCOL_VERSION, req.httpVersion)
+    const client = resolveClientAddress(req, proxy)
+    if (client !== undefined) span.setAttribute(ATTR_CLIENT_ADDRESS, client)
+    const userAgent = req.headers['user-agent']
+    if (typeof userAgent === 'string')
+      span.setAttribute(ATTR_USER_AGENT_ORIGINAL, userAgent.slice(0, MAX_HEADER_ATTRIBUTE_LENGTH))
   }
 
   private captureHeaders(
