@@ -8,6 +8,7 @@
 //                      [--quick] [--no-write] [--write]
 //   --quick: a smoke run (1 round of a few hundred requests, short micro-benchmarks, current Node,
 //            nothing written unless --write): checks that everything starts and prints a table.
+//   node bench/run.mjs --rejoin: carries an edited bench/ANALYSIS.md into RESULTS.md without measuring.
 //   node bench/run.mjs --profile=express/traceweave [--node=24] [--requests=200000]
 //       runs one variant under `node --cpu-prof` and prints the top self-time frames (--keep keeps
 //       the .cpuprofile file).
@@ -46,6 +47,8 @@ const VARIANTS = [
   { id: 'attributed', overTraceweave: true, about: "traceweave with `resources: 'attributed'`" },
 ]
 const SESSIONS = 64
+const ANALYSIS_MARK =
+  '\n<!-- Below: bench/ANALYSIS.md, written by hand (node bench/run.mjs --rejoin after editing it). -->\n'
 const NODE_VERSIONS = ['26', '24', '20']
 // Parents that say no: valid W3C traceparents with the sampled flag off, fresh IDs per request.
 const UNSAMPLED_PARENTS = Array.from(
@@ -63,6 +66,7 @@ const hardLimit = setTimeout(() => {
 hardLimit.unref()
 
 if (options.profile) await profile(options)
+else if (options.rejoin) rejoin()
 else await benchmarkAll(options)
 clearTimeout(hardLimit)
 
@@ -92,11 +96,23 @@ async function benchmarkAll(opts) {
   if (opts.write) {
     // The analysis (what was measured and changed, where the rest goes) is written by hand in
     // ANALYSIS.md and carried under the generated tables.
-    const analysis = join(HERE, 'ANALYSIS.md')
-    const notes = existsSync(analysis) ? `\n${readFileSync(analysis, 'utf8')}` : ''
-    writeFileSync(RESULTS, report.markdown + notes)
+    writeFileSync(RESULTS, report.markdown + ANALYSIS_MARK + analysisNotes())
     console.log(`\nwritten to ${RESULTS}`)
   }
+}
+
+function analysisNotes() {
+  const analysis = join(HERE, 'ANALYSIS.md')
+  return existsSync(analysis) ? `\n${readFileSync(analysis, 'utf8')}` : ''
+}
+
+/** --rejoin: keeps RESULTS.md's measured part and carries the current ANALYSIS.md under it. */
+function rejoin() {
+  const results = readFileSync(RESULTS, 'utf8')
+  const at = results.indexOf(ANALYSIS_MARK)
+  if (at === -1) throw new Error('bench/RESULTS.md has no analysis mark: run the bench to regenerate it')
+  writeFileSync(RESULTS, results.slice(0, at) + ANALYSIS_MARK + analysisNotes())
+  console.log(`ANALYSIS.md carried into ${RESULTS}`)
 }
 
 /** The `node` binary of a major version: this one, or the one `npx -y node@<major>` installs. */
@@ -578,6 +594,7 @@ function parseArgs(args) {
     variants: VARIANTS.map((v) => v.id),
     quick: false,
     keep: false,
+    rejoin: false,
     write: undefined,
     profile: undefined,
     top: 40,
@@ -590,6 +607,7 @@ function parseArgs(args) {
     else if (key === 'write') result.write = true
     else if (key === 'quick') result.quick = true
     else if (key === 'keep') result.keep = true
+    else if (key === 'rejoin') result.rejoin = true
     else if (key === 'only' || key === 'profile') result[key] = value
     else if (key === 'node' && value) result.node = value.split(',')
     else if (key === 'variants' && value) {
