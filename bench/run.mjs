@@ -137,7 +137,7 @@ async function benchmark(execPath, opts, receiver) {
     const starting = []
     for (const framework of frameworks)
       for (const variant of variants)
-        starting.push(startServer(execPath, framework, variant, [], { BENCH_OTLP_URL: receiver.url }))
+        starting.push(startServer(execPath, framework, variant, [], otlpEnv(receiver)))
     servers.push(...(await Promise.all(starting)))
     for (let round = 0; round < opts.rounds; round++) {
       // Round-robin, starting one further each round, so drift and position effects spread evenly.
@@ -283,6 +283,15 @@ function startOtlpReceiver() {
       resolve(receiver)
     })
   })
+}
+
+/**
+ * Where the `-otlp` variants export: the local receiver, as OTLP/JSON on both sides (OpenTelemetry's
+ * exporter-trace-otlp-http sends JSON; traceweave defaults to protobuf, so it is told to send JSON
+ * too): the same wire format, so the row compares the instrumentation, not the encodings.
+ */
+function otlpEnv(receiver) {
+  return { BENCH_OTLP_URL: receiver.url, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }
 }
 
 /** Micro-benchmarks and memory (bench/micro.mjs), in a child process on the Node under test. */
@@ -464,7 +473,7 @@ function buildReport(runs, opts, { elapsedMs, loadBefore, loadAfter }) {
     '  ExpressInstrumentation / KoaInstrumentation. `lean` and `otel-auto` use a plain `NodeTracerProvider`',
     '  (ParentBased(AlwaysOn), AsyncLocalStorage context, W3C propagators) registered with `register()`.',
     '- Tracing variants export through a BatchSpanProcessor into an exporter that does no I/O, except the',
-    '  `-otlp` ones: the real OTLP/HTTP exporter to a receiver in the load process (spans counted there).',
+    '  `-otlp` ones: the real OTLP/HTTP exporters (JSON on both sides) to a receiver in the load process.',
     '',
   )
   return {
@@ -507,7 +516,7 @@ async function profile(opts) {
     framework,
     variant,
     ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${dir}`],
-    { BENCH_OTLP_URL: receiver.url },
+    otlpEnv(receiver),
   )
   try {
     const result = await measure(server, opts, receiver)
