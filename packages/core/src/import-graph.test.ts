@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative, resolve, dirname, sep } from 'node:path'
 
-// Core's folders import one way, from the concerns that build on others down to the ones they use:
+// Core's folders import one way, from the concerns that build on others down to the ones they use
+// (LAYERS, lowest first: helpers use only internal; the server lifecycle may use every other folder):
 // a lower folder never imports a higher one (type-only imports included: they couple as much).
 // The request record (correlation/request-state.ts) is the one shared contract: every folder may
 // import it, and the layers above reach lower ones through its typed hooks, never by import.
-const LAYERS = ['internal', 'propagation', 'correlation', 'sampling', 'server', 'helpers'] as const
+const LAYERS = ['internal', 'helpers', 'propagation', 'correlation', 'sampling', 'server'] as const
 const SHARED_RECORD = 'correlation/request-state.ts'
 const SRC = __dirname
 
