@@ -245,6 +245,7 @@ function load(server, total, concurrency) {
         (res) => {
           if (res.statusCode !== 200)
             fail(new Error(`${server.framework.id}/${server.variant.id}: HTTP ${res.statusCode}`))
+          res.on('error', fail)
           res.resume()
           res.on('end', () => {
             inFlight--

@@ -226,7 +226,9 @@ process.on('disconnect', () => process.exit(0))
 const http = require('node:http')
 const handler = framework === 'express' ? app : app.callback()
 const server = http.createServer(handler)
-server.keepAliveTimeout = 60_000
+// Never close an idle keep-alive connection: with many variants, a server waits minutes between its
+// measurements, and a socket closed as the load generator reuses it would fail the run (ECONNRESET).
+server.keepAliveTimeout = 0
 server.listen(0, '127.0.0.1', () => {
   process.send({ type: 'ready', port: server.address().port })
 })
