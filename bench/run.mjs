@@ -8,6 +8,7 @@
 //                      [--quick] [--no-write] [--write]
 //   --quick: a smoke run (1 round of a few hundred requests, short micro-benchmarks, current Node,
 //            nothing written unless --write): checks that everything starts and prints a table.
+//   node bench/run.mjs --report=bench/results-raw.json: rebuilds RESULTS.md from a run's saved figures.
 //   node bench/run.mjs --rejoin: carries an edited bench/ANALYSIS.md into RESULTS.md without measuring.
 //   node bench/run.mjs --profile=express/traceweave [--node=24] [--requests=200000]
 //       runs one variant under `node --cpu-prof` and prints the top self-time frames (--keep keeps
@@ -24,6 +25,7 @@ const HERE = dirname(fileURLToPath(import.meta.url))
 const SERVER = join(HERE, 'server.cjs')
 const MICRO = join(HERE, 'micro.mjs')
 const RESULTS = join(HERE, 'RESULTS.md')
+const RAW = join(HERE, 'results-raw.json')
 const FRAMEWORKS = [
   { id: 'express', label: 'Express 5', version: 'express@5.3.0' },
   { id: 'koa', label: 'Koa 3', version: 'koa@3.2.1 + @koa/router@15.7.0' },
@@ -67,6 +69,7 @@ hardLimit.unref()
 
 if (options.profile) await profile(options)
 else if (options.rejoin) rejoin()
+else if (options.report) reportFrom(options.report)
 else await benchmarkAll(options)
 clearTimeout(hardLimit)
 
@@ -87,23 +90,45 @@ async function benchmarkAll(opts) {
   } finally {
     receiver.server.close()
   }
-  const report = buildReport(runs, opts, {
-    elapsedMs: Date.now() - started,
-    loadBefore,
-    loadAfter: os.loadavg(),
-  })
+  const conditions = { elapsedMs: Date.now() - started, loadBefore, loadAfter: os.loadavg() }
+  const report = buildReport(runs, opts, conditions)
   console.log(report.microTable)
   if (opts.write) {
     // The analysis (what was measured and changed, where the rest goes) is written by hand in
     // ANALYSIS.md and carried under the generated tables.
     writeFileSync(RESULTS, report.markdown + ANALYSIS_MARK + analysisNotes())
-    console.log(`\nwritten to ${RESULTS}`)
+    // Every round's raw figures, so the tables can be rebuilt (--report) without measuring again.
+    const saved = runs.map(({ nodeVersion, raw, micro }) => ({ nodeVersion, raw, micro }))
+    writeFileSync(
+      RAW,
+      `${JSON.stringify({ date: new Date().toISOString(), opts, conditions, runs: saved })}\n`,
+    )
+    console.log(`\nwritten to ${RESULTS} and ${RAW}`)
   }
 }
 
 function analysisNotes() {
   const analysis = join(HERE, 'ANALYSIS.md')
   return existsSync(analysis) ? `\n${readFileSync(analysis, 'utf8')}` : ''
+}
+
+/** --report=<raw.json>: rebuilds RESULTS.md from saved raw figures (after a change to the tables). */
+function reportFrom(file) {
+  const saved = JSON.parse(readFileSync(file, 'utf8'))
+  const runs = saved.runs.map(({ nodeVersion, raw, micro }) => {
+    const servers = raw.map((s) => ({
+      framework: FRAMEWORKS.find((f) => f.id === s.framework),
+      variant: VARIANTS.find((v) => v.id === s.variant),
+      rounds: s.rounds,
+    }))
+    const frameworks = FRAMEWORKS.filter((f) => servers.some((s) => s.framework === f))
+    const variants = VARIANTS.filter((v) => servers.some((s) => s.variant === v))
+    return { nodeVersion, raw, micro, ...summarize(frameworks, variants, servers, saved.opts) }
+  })
+  const report = buildReport(runs, saved.opts, saved.conditions, saved.date)
+  for (const run of runs) console.log(`\n${run.table}\n\n${run.verdicts.join('\n')}`)
+  writeFileSync(RESULTS, report.markdown + ANALYSIS_MARK + analysisNotes())
+  console.log(`\nrebuilt ${RESULTS} from ${file}`)
 }
 
 /** --rejoin: keeps RESULTS.md's measured part and carries the current ANALYSIS.md under it. */
@@ -155,7 +180,8 @@ async function benchmark(execPath, opts, receiver) {
   } finally {
     for (const server of servers) server.child.kill()
   }
-  return { nodeVersion, ...summarize(frameworks, variants, servers, opts) }
+  const raw = servers.map((s) => ({ framework: s.framework.id, variant: s.variant.id, rounds: s.rounds }))
+  return { nodeVersion, raw, ...summarize(frameworks, variants, servers, opts) }
 }
 
 function startServer(execPath, framework, variant, execArgv = [], env = {}) {
@@ -315,17 +341,19 @@ function median(values) {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-/** Median and range of a per-round figure, e.g. `0.82 (0.70-0.95)`. */
-function spread(values, digits = 2) {
-  const finite = values.filter(Number.isFinite)
-  if (finite.length === 0) return 'n/a'
-  const m = median(finite).toFixed(digits)
-  if (finite.length === 1) return m
-  return `${m} (${Math.min(...finite).toFixed(digits)}-${Math.max(...finite).toFixed(digits)})`
+/** A figure and its leave-one-round-out range, e.g. `0.82 (0.70-0.95)`. */
+function shown({ central, leftOut }, digits = 2) {
+  if (!Number.isFinite(central)) return 'n/a'
+  const finite = leftOut.filter(Number.isFinite)
+  if (finite.length === 0) return central.toFixed(digits)
+  const low = Math.min(central, ...finite)
+  const high = Math.max(central, ...finite)
+  return `${central.toFixed(digits)} (${low.toFixed(digits)}-${high.toFixed(digits)})`
 }
 
-// Ratios are taken within each round (every variant measured minutes apart at most), then the median
-// and range over the rounds: absolute µs move with the machine's load, ratios within a round carry.
+// Each figure is computed from the medians over the rounds of the variants it compares (robust to one
+// disturbed round), and its range is the spread of the same figure with each round left out in turn
+// (how much one round moves it). Absolute µs move with the machine's load; ratios within one run carry.
 function summarize(frameworks, variants, servers, opts) {
   const rows = []
   const verdicts = []
@@ -334,27 +362,34 @@ function summarize(frameworks, variants, servers, opts) {
     const of = (id) => servers.find((s) => s.framework === framework && s.variant.id === id)
     const cpu = (id, round) => of(id)?.rounds[round]?.cpuPerRequest ?? NaN
     const rounds = [...Array(opts.rounds).keys()]
+    const medianOf = (id, subset) => median(subset.map((r) => cpu(id, r)).filter(Number.isFinite))
+    const over = (id, subset) => medianOf(id, subset) - medianOf('bare', subset)
+    const estimate = (fn) => ({
+      central: fn(rounds),
+      leftOut: rounds.length > 2 ? rounds.map((left) => fn(rounds.filter((r) => r !== left))) : [],
+    })
     for (const variant of variants) {
       const server = of(variant.id)
-      const over = rounds.map((r) => cpu(variant.id, r) - cpu('bare', r))
-      const toBare = rounds.map((r) => cpu(variant.id, r) / cpu('bare', r))
-      const toLean = rounds.map((r) => over[r] / (cpu('lean', r) - cpu('bare', r)))
+      const id = variant.id
       const otelId = variant.otel ?? 'otel-auto'
-      const toOtel = rounds.map((r) => over[r] / (cpu(otelId, r) - cpu('bare', r)))
-      const isBare = variant.id === 'bare'
-      figures[`${framework.id}/${variant.id}`] = { toLean: median(toLean.filter(Number.isFinite)) }
+      const toLean = estimate((subset) => over(id, subset) / over('lean', subset))
+      const toOtel = estimate((subset) => over(id, subset) / over(otelId, subset))
+      const toBare = estimate((subset) => medianOf(id, subset) / medianOf('bare', subset))
+      const overBare = estimate((subset) => over(id, subset))
+      const isBare = id === 'bare'
+      figures[`${framework.id}/${id}`] = { toLean: toLean.central }
       rows.push([
         framework.label,
-        variant.id,
-        isBare ? '' : spread(toLean),
-        isBare ? '' : variant.otel ? `${spread(toOtel)} ⁺` : spread(toOtel),
-        isBare ? '1' : spread(toBare),
-        isBare ? '' : spread(over, 1),
-        median(server.rounds.map((r) => r.cpuPerRequest)).toFixed(1),
+        id,
+        isBare ? '' : shown(toLean),
+        isBare ? '' : variant.otel ? `${shown(toOtel)} ⁺` : shown(toOtel),
+        isBare ? '1' : shown(toBare),
+        isBare ? '' : shown(overBare, 1),
+        medianOf(id, rounds).toFixed(1),
         median(server.rounds.map((r) => r.spansPerRequest)).toFixed(2),
       ])
       if (variant.overTraceweave && of('traceweave') !== undefined) {
-        const extra = median(rounds.map((r) => cpu(variant.id, r) - cpu('traceweave', r)))
+        const extra = medianOf(id, rounds) - medianOf('traceweave', rounds)
         verdicts.push(
           `${framework.label}: ${variant.about} costs ${extra >= 0 ? '+' : ''}${extra.toFixed(1)} µs/req over traceweave without it`,
         )
@@ -386,7 +421,7 @@ function summarize(frameworks, variants, servers, opts) {
   return { header, rows, verdicts, table: formatTable(header, rows) }
 }
 
-function buildReport(runs, opts, { elapsedMs, loadBefore, loadAfter }) {
+function buildReport(runs, opts, { elapsedMs, loadBefore, loadAfter }, date = new Date().toISOString()) {
   const cpus = os.cpus()
   const load = (l) => l.map((x) => x.toFixed(1)).join(' / ')
   const lines = [
@@ -394,7 +429,7 @@ function buildReport(runs, opts, { elapsedMs, loadBefore, loadAfter }) {
     '',
     'Generated by `pnpm bench` (`node bench/run.mjs`); do not edit by hand, run it again.',
     '',
-    `- Date: ${new Date().toISOString()}; run took ${Math.round(elapsedMs / 1000)} s`,
+    `- Date: ${date}; run took ${Math.round(elapsedMs / 1000)} s`,
     `- ${os.platform()} ${os.arch()}, ${cpus.length} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}); load average (1/5/15 min) ${load(loadBefore)} before, ${load(loadAfter)} after`,
     `- Node versions: ${runs.map((r) => r.nodeVersion).join(', ')} (servers and micro-benchmarks; the load generator runs on ${process.version})`,
     `- Frameworks: ${FRAMEWORKS.map((f) => `${f.label} (${f.version})`).join(', ')}`,
@@ -402,8 +437,9 @@ function buildReport(runs, opts, { elapsedMs, loadBefore, loadAfter }) {
     '',
     '## Overhead ratios (the headline)',
     '',
-    'Each cell: median over the rounds (range). "overhead" is server CPU per request minus bare\'s, each',
-    'ratio taken within one round. **÷ lean** <= 1.0 means traceweave adds no more than the hand-written',
+    'Each cell: the figure computed from the medians over the rounds, and in brackets its range with each',
+    'round left out in turn. "overhead" is server CPU per request minus bare\'s. **÷ lean** <= 1.0 means',
+    'traceweave adds no more than the hand-written',
     'one-span middleware. ⁺ compared with OTel auto + the same OTLP exporter (what a user pays, export included).',
     '',
   ]
@@ -605,6 +641,7 @@ function parseArgs(args) {
     quick: false,
     keep: false,
     rejoin: false,
+    report: undefined,
     write: undefined,
     profile: undefined,
     top: 40,
@@ -618,7 +655,7 @@ function parseArgs(args) {
     else if (key === 'quick') result.quick = true
     else if (key === 'keep') result.keep = true
     else if (key === 'rejoin') result.rejoin = true
-    else if (key === 'only' || key === 'profile') result[key] = value
+    else if (key === 'only' || key === 'profile' || key === 'report') result[key] = value
     else if (key === 'node' && value) result.node = value.split(',')
     else if (key === 'variants' && value) {
       if (value === 'core') result.variants = VARIANTS.filter((v) => v.core).map((v) => v.id)
