@@ -47,6 +47,12 @@ const VARIANTS = [
   { id: 'otel-auto-otlp', otel: 'otel-auto-otlp', about: 'OTel auto + real OTLP exporter' },
   { id: 'resources', overTraceweave: true, about: 'traceweave with `resources: true`' },
   { id: 'attributed', overTraceweave: true, about: "traceweave with `resources: 'attributed'`" },
+  {
+    id: 'outcome',
+    overTraceweave: true,
+    about:
+      "traceweave with outcome rules (`decide: 'deferred'`, `status` / `minDurationMs` rules matching nothing, `traceResponse: true`)",
+  },
 ]
 const SESSIONS = 64
 const ANALYSIS_MARK =

@@ -30,6 +30,21 @@ const SERVERS = {
     resources: true,
     middleware: { resources: 'attributed' },
   },
+  // Deferred decisions with outcome rules none of which matches (every request recorded, held, judged
+  // at the response head and dropped), and `traceResponse: true`: the per-request price of outcome
+  // rules (issue 16).
+  outcome: {
+    kind: 'traceweave',
+    sampling: {
+      decide: 'deferred',
+      ratio: 0,
+      rules: [
+        { status: 'error', sample: 1 },
+        { minDurationMs: 1000, sample: 1 },
+      ],
+    },
+    middleware: { traceResponse: true },
+  },
 }
 const config = SERVERS[variant]
 if (!FRAMEWORKS.includes(framework) || config === undefined) {
