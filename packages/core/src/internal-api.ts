@@ -20,3 +20,20 @@ export { tagMiddleware } from './server/response-observer'
 export { setProcessSampleSource } from './helpers/resources'
 export type { ProcessSample } from './helpers/resources'
 export { applyDownstreamAnswer, type DownstreamAnswer } from './sampling/downstream'
+export {
+  ConfigError,
+  checkBoolean,
+  checkFunction,
+  checkKeys,
+  checkNonEmptyString,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+  configError,
+  describeNumberRule,
+  describeValue,
+  invalidOption,
+  isAttributeValue,
+  quoteList,
+  type NumberRule,
+} from './internal/validate'

@@ -16,7 +16,7 @@ export type {
   BatchOptions,
   ConsoleOptions,
   MemoryOptions,
-} from './options'
+} from './options/types'
 export type { PropagatorName } from './propagators'
 export type { ResourceSamplingOptions } from './resources/options'
 export type { MemorySpans } from './exporters/memory'

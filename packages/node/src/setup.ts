@@ -22,7 +22,8 @@ import { logger } from '@traceweave/core/internal'
 import { createExportPipeline, NO_EXPORT_STATS, type ExportPipeline } from './exporters'
 import { CountingBatchSpanProcessor } from './exporters/batch'
 import { MemorySpanExporter, type MemorySpans } from './exporters/memory'
-import { resolveConfig, type ResolvedConfig, type SetupTracingOptions } from './options'
+import { resolveConfig, type ResolvedConfig } from './options/resolve'
+import type { SetupTracingOptions } from './options/types'
 import { createPropagator } from './propagators'
 import { createSampler } from './sampling'
 import { detectServiceName } from './service-name'
@@ -119,7 +120,7 @@ const NOOP_TRACER_PROVIDER: TracerProvider = new ProxyTracerProvider().getDelega
  * queue) and registers it, its context manager and its propagators globally. Options in code beat the
  * `OTEL_*` environment; see {@link SetupTracingOptions} for each option and its default.
  *
- * Throws a TypeError/RangeError naming the option for bad options; an Error when a previous setup is
+ * Throws a `ConfigError` (a TypeError) naming the option and its valid values for bad options; an Error when a previous setup is
  * still live (shut it down first) or when another OpenTelemetry provider is already registered.
  *
  * @example

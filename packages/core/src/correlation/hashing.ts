@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto'
+import { configError } from '../internal/validate'
 
 /** Shortest HMAC key accepted: shorter keys make the hashes guessable for short IDs. */
 export const MIN_HMAC_KEY_BYTES = 16
@@ -14,11 +15,12 @@ export type IdHasher = (value: string) => string
 export function createIdHasher(key: string | Uint8Array, optionName: string): IdHasher {
   const bytes =
     typeof key === 'string' ? Buffer.byteLength(key) : key instanceof Uint8Array ? key.byteLength : -1
+  // The key is a secret: a message describes its type or length, never its text.
   if (bytes < 0) {
-    throw new TypeError(`${optionName} must be a string or Uint8Array, got ${typeof key}`)
+    configError(optionName, 'be a string or Uint8Array', `a value of type ${typeof key}`)
   }
   if (bytes < MIN_HMAC_KEY_BYTES) {
-    throw new RangeError(`${optionName} must be at least ${MIN_HMAC_KEY_BYTES} bytes, got ${bytes}`)
+    configError(optionName, `be at least ${MIN_HMAC_KEY_BYTES} bytes`, `a key of ${bytes} bytes`)
   }
   // Copy the key so a caller mutating its buffer later cannot change the hashes mid-flight.
   const ownKey = typeof key === 'string' ? key : Buffer.from(key)

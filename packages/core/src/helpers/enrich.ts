@@ -1,5 +1,6 @@
-import { trace, type AttributeValue } from '@opentelemetry/api'
+import { trace } from '@opentelemetry/api'
 import { warnOnce } from '../internal/diag'
+import { isAttributeValue } from '../internal/validate'
 
 /**
  * Adds `attributes` to the active span. Values that are not valid OpenTelemetry attribute values
@@ -32,30 +33,4 @@ export function enrichSpan(attributes: Record<string, unknown>): void {
       'enrichSpan: reading the attributes object threw; the remaining attributes were skipped',
     )
   }
-}
-
-/** True for values OpenTelemetry accepts as attribute values: primitives or homogeneous arrays. */
-export function isAttributeValue(value: unknown): value is AttributeValue {
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-      return true
-    case 'object':
-      return Array.isArray(value) && isHomogeneousPrimitiveArray(value)
-    default:
-      return false
-  }
-}
-
-function isHomogeneousPrimitiveArray(values: unknown[]): boolean {
-  let kind: string | undefined
-  for (const item of values) {
-    if (item === null || item === undefined) continue // OTel allows gaps in arrays
-    const itemKind = typeof item
-    if (itemKind !== 'string' && itemKind !== 'number' && itemKind !== 'boolean') return false
-    if (kind === undefined) kind = itemKind
-    else if (kind !== itemKind) return false
-  }
-  return true
 }

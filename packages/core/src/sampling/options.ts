@@ -1,3 +1,16 @@
+import {
+  checkBoolean,
+  checkFunction,
+  checkKeys,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+  configError,
+  describeValue,
+  invalidOption,
+  type NumberRule,
+} from '../internal/validate'
+
 /** How a sampling rule or the default keeps traces: a probability, or adaptive per second. */
 export type SampleSpec = number | { perSecond: number }
 
@@ -128,21 +141,16 @@ const RULE_FIELDS = new Set<string>([
 /** Upgrades per second when neither `maxUpgradesPerSecond` nor `maxPerSecond` is given. */
 export const DEFAULT_MAX_UPGRADES_PER_SECOND = 100
 const STATUS_CLASS = /^[1-5]xx$/
+const PROBABILITY: NumberRule = { min: 0, max: 1 }
+const POSITIVE: NumberRule = { min: 0, exclusiveMin: true }
+const COUNT: NumberRule = { min: 1, integer: true }
 
 const defaultClock = () => performance.now()
 
-/** Fills in defaults and validates; throws a TypeError/RangeError that names the option. */
+/** Fills in defaults and validates; throws a `ConfigError` naming the option and its valid values. */
 export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedSamplingOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`sampling options must be an object, got ${describe(options)}`)
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.has(key)) {
-      throw new TypeError(
-        `sampling: unknown option "${key}"; valid options are ${[...OPTION_NAMES].join(', ')}`,
-      )
-    }
-  }
+  checkObject('sampling', options, 'an object of sampling options')
+  checkKeys('sampling', options, OPTION_NAMES)
   const {
     decide = 'start',
     respectParent = true,
@@ -161,35 +169,34 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
     clock = defaultClock,
   } = options
 
-  if (decide !== 'start' && decide !== 'deferred') {
-    throw new TypeError(`sampling.decide must be 'start' or 'deferred', got ${describe(decide)}`)
+  checkOneOf('sampling.decide', decide, ['start', 'deferred'])
+  checkBoolean('sampling.respectParent', respectParent)
+  checkNumber('sampling.ratio', ratio, PROBABILITY)
+  if (targetPerSecond !== undefined) checkNumber('sampling.targetPerSecond', targetPerSecond, POSITIVE)
+  if (maxPerSecond !== undefined) checkNumber('sampling.maxPerSecond', maxPerSecond, POSITIVE)
+  if (maxUpgradesPerSecond !== undefined) {
+    checkNumber('sampling.maxUpgradesPerSecond', maxUpgradesPerSecond, POSITIVE)
   }
-  if (typeof respectParent !== 'boolean') {
-    throw new TypeError(`sampling.respectParent must be true or false, got ${describe(respectParent)}`)
+  checkOneOf('sampling.adaptiveKey', adaptiveKey, ['global', 'route'])
+  checkNumber('sampling.adaptiveWindowMs', adaptiveWindowMs, POSITIVE)
+  checkNumber('sampling.maxAdaptiveKeys', maxAdaptiveKeys, COUNT)
+  checkNumber('sampling.maxBufferedSpansPerTrace', maxBufferedSpansPerTrace, COUNT)
+  checkNumber('sampling.maxPendingTraces', maxPendingTraces, COUNT)
+  checkFunction('sampling.clock', clock, '() => number (ms)')
+  if (!Array.isArray(steps)) invalidOption('sampling.steps', 'an array of { above, factor }', steps)
+  if (targetPerSecond !== undefined && steps.length > 0) {
+    configError(
+      'sampling.steps',
+      'be left out with sampling.targetPerSecond (adaptive): use one of them',
+      'both',
+    )
   }
-  checkProbability('sampling.ratio', ratio)
-  if (targetPerSecond !== undefined) checkPositive('sampling.targetPerSecond', targetPerSecond)
-  if (maxPerSecond !== undefined) checkPositive('sampling.maxPerSecond', maxPerSecond)
-  if (maxUpgradesPerSecond !== undefined) checkPositive('sampling.maxUpgradesPerSecond', maxUpgradesPerSecond)
-  if (adaptiveKey !== 'global' && adaptiveKey !== 'route') {
-    throw new TypeError(`sampling.adaptiveKey must be 'global' or 'route', got ${describe(adaptiveKey)}`)
-  }
-  checkPositive('sampling.adaptiveWindowMs', adaptiveWindowMs)
-  checkCount('sampling.maxAdaptiveKeys', maxAdaptiveKeys)
-  checkCount('sampling.maxBufferedSpansPerTrace', maxBufferedSpansPerTrace)
-  checkCount('sampling.maxPendingTraces', maxPendingTraces)
-  if (typeof clock !== 'function') throw new TypeError(`sampling.clock must be a function returning ms`)
-  if (targetPerSecond !== undefined && (steps as readonly unknown[]).length > 0) {
-    throw new TypeError('sampling: use either targetPerSecond (adaptive) or steps, not both')
-  }
-  if (!Array.isArray(steps)) throw new TypeError(`sampling.steps must be an array of { above, factor }`)
   steps.forEach((step, index) => {
-    if (step === null || typeof step !== 'object')
-      throw new TypeError(`sampling.steps[${index}] must be { above, factor }`)
-    checkPositive(`sampling.steps[${index}].above`, step.above)
-    checkProbability(`sampling.steps[${index}].factor`, step.factor)
+    checkObject(`sampling.steps[${index}]`, step, 'an object { above, factor }')
+    checkNumber(`sampling.steps[${index}].above`, step.above, POSITIVE)
+    checkNumber(`sampling.steps[${index}].factor`, step.factor, PROBABILITY)
   })
-  if (!Array.isArray(rules)) throw new TypeError('sampling.rules must be an array of rules')
+  if (!Array.isArray(rules)) invalidOption('sampling.rules', 'an array of rules', rules)
   rules.forEach((rule, index) => checkRule(rule, index, decide))
 
   let usersPredicate: ((userId: string) => boolean) | undefined
@@ -199,13 +206,13 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
   } else if (Array.isArray(users)) {
     const allowed = new Set<string>()
     users.forEach((user, index) => {
-      if (typeof user !== 'string') throw new TypeError(`sampling.users[${index}] must be a string user ID`)
+      if (typeof user !== 'string') invalidOption(`sampling.users[${index}]`, 'a string user ID', user)
       allowed.add(user)
     })
     usersPredicate = allowed.size > 0 ? (userId) => allowed.has(userId) : undefined
     if (allowed.size > 0) userList = [...allowed]
   } else if (users !== undefined) {
-    throw new TypeError(`sampling.users must be an array of user IDs or a function (userId) => boolean`)
+    invalidOption('sampling.users', 'an array of user IDs or a function (userId) => boolean', users)
   }
 
   return {
@@ -233,23 +240,16 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
 
 function checkRule(rule: SamplingRule, index: number, decide: string): void {
   const name = `sampling.rules[${index}]`
-  if (rule === null || typeof rule !== 'object') throw new TypeError(`${name} must be an object`)
-  for (const key of Object.keys(rule)) {
-    if (!RULE_FIELDS.has(key)) {
-      throw new TypeError(`${name}: unknown field "${key}"; valid fields are ${[...RULE_FIELDS].join(', ')}`)
-    }
-  }
+  checkObject(name, rule, 'a rule object { ..., sample }')
+  checkKeys(name, rule, RULE_FIELDS)
   if (rule.method !== undefined && (typeof rule.method !== 'string' || rule.method === '')) {
-    throw new TypeError(`${name}.method must be an HTTP method such as 'GET'`)
+    invalidOption(`${name}.method`, "an HTTP method such as 'GET'", rule.method)
   }
   if (rule.route !== undefined) {
-    if (typeof rule.route !== 'string')
-      throw new TypeError(`${name}.route must be a route template such as '/users/:id'`)
-    if (decide !== 'deferred') {
-      throw new TypeError(
-        `${name}.route needs sampling.decide: 'deferred': the route is known only after routing, after the decision at request start`,
-      )
+    if (typeof rule.route !== 'string') {
+      invalidOption(`${name}.route`, "a route template such as '/users/:id'", rule.route)
     }
+    needsDeferred(`${name}.route`, decide, 'the route is known only after routing')
   }
   if (rule.status !== undefined) {
     const status: unknown = rule.status
@@ -258,40 +258,33 @@ function checkRule(rule: SamplingRule, index: number, decide: string): void {
       (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599) ||
       (typeof status === 'string' && STATUS_CLASS.test(status))
     if (!valid) {
-      throw new TypeError(
-        `${name}.status must be 'error', a status code 100..599 or a class '1xx'..'5xx', got ${describe(status)}`,
-      )
+      invalidOption(`${name}.status`, "'error', a status code from 100 to 599 or a class '1xx'..'5xx'", status)
     }
     needsDeferred(`${name}.status`, decide, 'the status is known when the response is written')
   }
   if (rule.minDurationMs !== undefined) {
-    const ms: unknown = rule.minDurationMs
-    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) {
-      throw new RangeError(`${name}.minDurationMs must be a finite number of ms >= 0, got ${describe(ms)}`)
-    }
+    checkNumber(`${name}.minDurationMs`, rule.minDurationMs, { min: 0 })
     needsDeferred(`${name}.minDurationMs`, decide, 'the duration is known at the end of the request')
   }
   if (
     rule.pathPrefix !== undefined &&
     (typeof rule.pathPrefix !== 'string' || !rule.pathPrefix.startsWith('/'))
   ) {
-    throw new TypeError(`${name}.pathPrefix must be a path starting with '/'`)
+    invalidOption(`${name}.pathPrefix`, "a path starting with '/'", rule.pathPrefix)
   }
   if (rule.header !== undefined) {
     const [headerName, value] = Array.isArray(rule.header) ? rule.header : []
     if (typeof headerName !== 'string' || !(typeof value === 'string' || value instanceof RegExp)) {
-      throw new TypeError(`${name}.header must be [name, string | RegExp]`)
+      invalidOption(`${name}.header`, '[name, string | RegExp]', rule.header)
     }
   }
   const sample = rule.sample
   if (typeof sample === 'number') {
-    checkProbability(`${name}.sample`, sample)
+    checkNumber(`${name}.sample`, sample, PROBABILITY)
   } else if (sample !== null && typeof sample === 'object' && Object.keys(sample).join() === 'perSecond') {
-    checkPositive(`${name}.sample.perSecond`, sample.perSecond)
+    checkNumber(`${name}.sample.perSecond`, sample.perSecond, POSITIVE)
   } else {
-    throw new TypeError(
-      `${name}.sample must be a probability 0..1 or { perSecond: number }, got ${describe(sample)}`,
-    )
+    invalidOption(`${name}.sample`, 'a number from 0 to 1 or { perSecond: number }', sample)
   }
 }
 
@@ -302,34 +295,10 @@ export function isOutcomeRule(rule: SamplingRule): boolean {
 
 function needsDeferred(name: string, decide: string, why: string): void {
   if (decide !== 'deferred') {
-    throw new TypeError(
-      `${name} needs sampling.decide: 'deferred' (got ${describe(decide)}): ${why}, after a decision at request start`,
+    configError(
+      name,
+      `go with sampling.decide: 'deferred' (${why}, after a decision at request start)`,
+      `sampling.decide ${describeValue(decide)}`,
     )
   }
-}
-
-function checkProbability(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    throw new RangeError(`${name} must be a number within 0..1, got ${describe(value)}`)
-  }
-}
-
-function checkPositive(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`${name} must be a positive finite number, got ${describe(value)}`)
-  }
-}
-
-function checkCount(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be an integer >= 1, got ${describe(value)}`)
-  }
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string'
-    ? `'${value}'`
-    : typeof value === 'object'
-      ? (JSON.stringify(value) ?? String(value))
-      : String(value)
 }

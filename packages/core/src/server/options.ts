@@ -9,6 +9,18 @@ import {
 import type { CorrelationPropagation } from '../correlation/propagated'
 import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_HEADER } from '../correlation/session'
 import { logger } from '../internal/diag'
+import {
+  checkBoolean,
+  checkFunction,
+  checkKeys,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+  configError,
+  describeValue,
+  invalidOption,
+  quoteList,
+} from '../internal/validate'
 import { resolveResourcesOption, type ResourcesOption } from './resources'
 
 /** Where the session ID comes from. Give at most one of `header`, `cookie`, `from`. */
@@ -244,14 +256,14 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const COOKIE_NAME = HEADER_NAME
 
 /**
- * Applies the defaults and checks every option, throwing a TypeError or RangeError that names the
- * option and its valid values. Called once per `traceweave()`.
+ * Applies the defaults and checks every option, throwing a `ConfigError` that names the option and
+ * its valid values. Called once per `traceweave()`.
  */
 export function resolveServerOptions<Request>(
   options: TraceweaveOptions<Request> = {},
 ): ResolvedServerOptions<Request> {
-  checkObject(options, 'traceweave options')
-  checkKeys(options, OPTION_KEYS, 'traceweave')
+  checkObject('traceweave(options)', options)
+  checkKeys('traceweave(options)', options, OPTION_KEYS)
   const {
     requestId,
     requestIdHeader,
@@ -281,26 +293,18 @@ export function resolveServerOptions<Request>(
       `session.cookie '${sessionResolved.source.name}' is recorded raw on spans${sent}; a session cookie is often a credential, set hashIds to record an HMAC instead`,
     )
   }
-  if (user !== undefined && typeof user !== 'function') {
-    throw new TypeError(`user must be a function (request) => string | undefined, got ${typeof user}`)
-  }
+  if (user !== undefined) checkFunction('user', user, '(request) => string | undefined')
   if (typeof trustIncoming !== 'boolean' && typeof trustIncoming !== 'function') {
-    throw new TypeError(
-      `trustIncoming must be true, false or a function (request) => boolean, got ${typeof trustIncoming}`,
-    )
+    invalidOption('trustIncoming', 'true, false or a function (request) => boolean', trustIncoming)
   }
   const ignoreResolved = resolveIgnore(ignore)
   const capture = resolveCapture(captureHeaders)
-  checkBoolean(traceResponse, 'traceResponse')
-  checkBoolean(serverTiming, 'serverTiming')
-  checkBoolean(exposeHeaders, 'exposeHeaders')
-  checkBoolean(metrics, 'metrics')
-  if (bindStreams !== undefined) checkBoolean(bindStreams, 'bindStreams')
-  if (existingServerSpan !== 'enrich' && existingServerSpan !== 'nest') {
-    throw new RangeError(
-      `existingServerSpan must be 'enrich' or 'nest', got ${JSON.stringify(existingServerSpan)}`,
-    )
-  }
+  checkBoolean('traceResponse', traceResponse)
+  checkBoolean('serverTiming', serverTiming)
+  checkBoolean('exposeHeaders', exposeHeaders)
+  checkBoolean('metrics', metrics)
+  if (bindStreams !== undefined) checkBoolean('bindStreams', bindStreams)
+  checkOneOf('existingServerSpan', existingServerSpan, ['enrich', 'nest'])
   return {
     requestId: requestIdPolicy,
     session: sessionResolved.source,
@@ -327,31 +331,32 @@ function resolveRequestIdPolicy<Request>(
   requestIdHeader: string | undefined,
 ): RequestIdPolicy<Request> | undefined {
   if (requestId === false) {
-    if (requestIdHeader !== undefined)
-      throw new TypeError('requestIdHeader has no effect with requestId: false; remove one of them')
+    if (requestIdHeader !== undefined) {
+      configError(
+        'requestIdHeader',
+        'be left out with requestId: false (it would have no effect)',
+        describeValue(requestIdHeader),
+      )
+    }
     return undefined
   }
   const options = requestId ?? {}
   if (requestId !== undefined) {
-    if (typeof requestId !== 'object' || requestId === null || Array.isArray(requestId)) {
-      throw new TypeError(
-        `requestId must be an object { header, accept, generate, echo } or false, got ${requestId === null ? 'null' : typeof requestId}`,
-      )
-    }
-    checkKeys(requestId, REQUEST_ID_KEYS, 'requestId')
+    checkObject('requestId', requestId, 'an object { header, accept, generate, echo } or false')
+    checkKeys('requestId', requestId, REQUEST_ID_KEYS)
   }
   const { header, accept = true, generate, echo = true } = options
   if (header !== undefined && requestIdHeader !== undefined) {
-    throw new TypeError(
-      'requestIdHeader is an alias of requestId.header: set only one of requestIdHeader, requestId.header',
+    configError(
+      'requestIdHeader',
+      'be left out with requestId.header (it is an alias of it): set only one of them',
+      'both',
     )
   }
   if (typeof accept !== 'boolean' && typeof accept !== 'function') {
-    throw new TypeError(
-      `requestId.accept must be true, false or a function (request) => boolean, got ${typeof accept}`,
-    )
+    invalidOption('requestId.accept', 'true, false or a function (request) => boolean', accept)
   }
-  checkBoolean(echo, 'requestId.echo')
+  checkBoolean('requestId.echo', echo)
   if (generate !== undefined) checkGenerator(generate)
   return {
     header:
@@ -367,27 +372,27 @@ function resolveRequestIdPolicy<Request>(
 /** A generator is called once here, so one that cannot make a valid ID fails at setup, not per request. */
 function checkGenerator(generate: unknown): void {
   const expected = `a function () => string returning ${REQUEST_ID_RULE}`
-  if (typeof generate !== 'function')
-    throw new TypeError(`requestId.generate must be ${expected}, got ${typeof generate}`)
+  if (typeof generate !== 'function') invalidOption('requestId.generate', expected, generate)
   let sample: unknown
   try {
     sample = generate()
   } catch (error) {
-    throw new TypeError(
-      `requestId.generate must be ${expected}; it threw when called at setup: ${error instanceof Error ? error.message : String(error)}`,
-    )
+    const message = error instanceof Error ? error.message : error
+    configError('requestId.generate', `be ${expected}`, `a function that threw at setup: ${describeValue(message)}`)
   }
   if (parseRequestId(sample) === undefined) {
-    throw new RangeError(
-      `requestId.generate must be ${expected}; at setup it returned ${describeRequestId(sample)}`,
+    configError(
+      'requestId.generate',
+      `be ${expected}`,
+      `a function that returned ${describeRequestId(sample)} at setup`,
     )
   }
 }
 
 function resolveHasher(hashIds: HashIdsOptions | undefined): IdHasher | undefined {
   if (hashIds === undefined) return undefined
-  checkObject(hashIds, 'hashIds')
-  checkKeys(hashIds, HASH_KEYS, 'hashIds')
+  checkObject('hashIds', hashIds, 'an object { key }')
+  checkKeys('hashIds', hashIds, HASH_KEYS)
   return createIdHasher(hashIds.key, 'hashIds.key')
 }
 
@@ -396,16 +401,14 @@ function resolveCorrelation(
   hasher: IdHasher | undefined,
 ): CorrelationPropagation | undefined {
   if (correlation === undefined) return undefined
-  checkObject(correlation, 'correlation')
-  checkKeys(correlation, CORRELATION_KEYS, 'correlation')
+  checkObject('correlation', correlation, 'an object { propagate }')
+  checkKeys('correlation', correlation, CORRELATION_KEYS)
   const { propagate = [] } = correlation
-  const valid = `an array of ${PROPAGATED_KINDS.map((kind) => `'${kind}'`).join(', ')}`
-  if (!Array.isArray(propagate)) {
-    throw new TypeError(`correlation.propagate must be ${valid}, got ${typeof propagate}`)
-  }
+  const valid = `an array of ${quoteList(PROPAGATED_KINDS)}`
+  if (!Array.isArray(propagate)) invalidOption('correlation.propagate', valid, propagate)
   for (const kind of propagate as unknown[]) {
     if (!PROPAGATED_KINDS.includes(kind as PropagatedCorrelationKind)) {
-      throw new RangeError(`correlation.propagate must be ${valid}, got ${JSON.stringify(kind)} in it`)
+      configError('correlation.propagate', `be ${valid}`, `${describeValue(kind)} in the list`)
     }
   }
   if (propagate.length === 0) return undefined
@@ -421,34 +424,26 @@ function resolveSession<Request>(session: SessionOptions<Request> | false | unde
   if (session === undefined) {
     return { source: { kind: 'header', name: DEFAULT_SESSION_HEADER }, maxSessions: DEFAULT_MAX_SESSIONS }
   }
-  checkObject(session, 'session')
-  checkKeys(session, SESSION_KEYS, 'session')
+  checkObject('session', session, 'an object { header | cookie | from, maxSessions, operation } or false')
+  checkKeys('session', session, SESSION_KEYS)
   const { header, cookie, from, maxSessions = DEFAULT_MAX_SESSIONS, operation } = session
-  if (operation !== undefined && typeof operation !== 'function') {
-    throw new TypeError(
-      `session.operation must be a function (request) => string | undefined, got ${typeof operation}`,
-    )
-  }
+  if (operation !== undefined) checkFunction('session.operation', operation, '(request) => string | undefined')
   const given = [header, cookie, from].filter((source) => source !== undefined).length
-  if (given > 1)
-    throw new TypeError(
-      'session takes one source: set only one of session.header, session.cookie, session.from',
+  if (given > 1) {
+    configError(
+      'session',
+      'have one source: set only one of session.header, session.cookie, session.from',
+      `${given} of them`,
     )
-  if (!(Number.isInteger(maxSessions) && maxSessions >= 1)) {
-    throw new RangeError(`session.maxSessions must be an integer >= 1, got ${String(maxSessions)}`)
   }
+  checkNumber('session.maxSessions', maxSessions, { min: 1, integer: true })
   if (from !== undefined) {
-    if (typeof from !== 'function')
-      throw new TypeError(
-        `session.from must be a function (request) => string | undefined, got ${typeof from}`,
-      )
+    checkFunction('session.from', from, '(request) => string | undefined')
     return { source: { kind: 'function', from }, maxSessions, operation }
   }
   if (cookie !== undefined) {
     if (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie)) {
-      throw new TypeError(
-        `session.cookie must be a cookie name (an RFC 6265 token), got ${JSON.stringify(cookie)}`,
-      )
+      invalidOption('session.cookie', 'a cookie name (an RFC 6265 token)', cookie)
     }
     return { source: { kind: 'cookie', name: cookie }, maxSessions, operation }
   }
@@ -468,9 +463,7 @@ function resolveIgnore<Request>(ignore: TraceweaveOptions<Request>['ignore']): {
   if (typeof ignore === 'function')
     return { ignorePaths: new Set(), ignorePatterns: [], ignoreRequest: ignore }
   if (!Array.isArray(ignore)) {
-    throw new TypeError(
-      'ignore must be an array of paths (strings) and RegExps, or a function (request) => boolean',
-    )
+    invalidOption('ignore', "an array of paths starting with '/' and RegExps, or a function (request) => boolean", ignore)
   }
   const paths = new Set<string>()
   const patterns: RegExp[] = []
@@ -478,13 +471,17 @@ function resolveIgnore<Request>(ignore: TraceweaveOptions<Request>['ignore']): {
     if (typeof entry === 'string' && entry.startsWith('/')) paths.add(entry)
     else if (entry instanceof RegExp) {
       // A global or sticky RegExp keeps lastIndex between calls and would match every other request.
-      if (entry.global || entry.sticky)
-        throw new TypeError(`ignore RegExps must not use the g or y flag, got ${String(entry)}`)
+      if (entry.global || entry.sticky) {
+        configError('ignore', 'hold RegExps without the g or y flag', describeValue(entry))
+      }
       patterns.push(entry)
-    } else
-      throw new TypeError(
-        `ignore entries must be paths starting with '/' or RegExps, got ${JSON.stringify(entry)}`,
+    } else {
+      configError(
+        'ignore',
+        "be an array of paths starting with '/' and RegExps",
+        `${describeValue(entry)} in the list`,
       )
+    }
   }
   return { ignorePaths: paths, ignorePatterns: patterns, ignoreRequest: undefined }
 }
@@ -494,8 +491,8 @@ function resolveCapture(capture: CaptureHeadersOptions | undefined): {
   captureResponseHeaders: readonly CapturedHeader[]
 } {
   if (capture === undefined) return { captureRequestHeaders: [], captureResponseHeaders: [] }
-  checkObject(capture, 'captureHeaders')
-  checkKeys(capture, CAPTURE_KEYS, 'captureHeaders')
+  checkObject('captureHeaders', capture, 'an object { request, response, redact }')
+  checkKeys('captureHeaders', capture, CAPTURE_KEYS)
   const redacted = new Set(ALWAYS_REDACTED_HEADERS)
   for (const name of headerList(capture.redact, 'captureHeaders.redact')) redacted.add(name)
   const build = (names: readonly string[], prefix: string): CapturedHeader[] =>
@@ -514,34 +511,13 @@ function resolveCapture(capture: CaptureHeadersOptions | undefined): {
 
 function headerList(names: readonly string[] | undefined, optionName: string): string[] {
   if (names === undefined) return []
-  if (!Array.isArray(names)) throw new TypeError(`${optionName} must be an array of header names`)
+  if (!Array.isArray(names)) invalidOption(optionName, 'an array of header names', names)
   return [...new Set(names.map((name) => headerName(name, optionName)))]
 }
 
 function headerName(name: unknown, optionName: string): string {
   if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
-    throw new TypeError(
-      `${optionName} must be a header name (an RFC 9110 token), got ${JSON.stringify(name)}`,
-    )
+    invalidOption(optionName, 'a header name (an RFC 9110 token)', name)
   }
   return name.toLowerCase()
-}
-
-function checkObject(value: unknown, optionName: string): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${optionName} must be an object, got ${value === null ? 'null' : typeof value}`)
-  }
-}
-
-function checkKeys(value: object, allowed: ReadonlySet<string>, optionName: string): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.has(key)) {
-      throw new TypeError(`unknown option ${optionName}.${key}; valid options: ${[...allowed].join(', ')}`)
-    }
-  }
-}
-
-function checkBoolean(value: unknown, optionName: string): void {
-  if (typeof value !== 'boolean')
-    throw new TypeError(`${optionName} must be true or false, got ${JSON.stringify(value)}`)
 }

@@ -2,6 +2,7 @@ import type { Context } from '@opentelemetry/api'
 import { createHook } from 'node:async_hooks'
 import { performance } from 'node:perf_hooks'
 import { getRequestState } from '../correlation/request-state'
+import { invalidOption } from '../internal/validate'
 import {
   addProcessSample,
   finishMeasuring,
@@ -42,9 +43,7 @@ interface RequestResources {
 export function resolveResourcesOption(value: unknown): ResourcesOption {
   if (value === undefined) return false
   if (value === true || value === false || value === 'attributed') return value
-  throw new RangeError(
-    `resources must be true, false or 'attributed', got ${typeof value === 'string' ? JSON.stringify(value) : typeof value}`,
-  )
+  invalidOption('resources', "true, false or 'attributed'", value)
 }
 
 /**

@@ -1,3 +1,5 @@
+import { checkKeys, checkNumber, checkObject } from '@traceweave/core/internal'
+
 /**
  * Background process sampling of `setupTracing()`: CPU percent and RSS read with pidusage.
  *
@@ -28,27 +30,15 @@ const MAX_SAMPLE_EVERY_MS = 2 ** 31 - 1
 export function resolveResourceSampling(value: unknown): ResolvedResourceSampling | undefined {
   if (value === undefined || value === false) return undefined
   if (value === true) return { sampleEveryMs: DEFAULT_SAMPLE_EVERY_MS }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(
-      `setupTracing: option "resources" must be true, false or an object { sampleEveryMs }; got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
-    )
-  }
-  for (const key of Object.keys(value)) {
-    if (key !== 'sampleEveryMs') {
-      throw new TypeError(`setupTracing: unknown key in option "resources" "${key}"; valid: sampleEveryMs`)
-    }
-  }
-  const every = (value as ResourceSamplingOptions).sampleEveryMs
+  const options = checkObject('resources', value, 'true, false or an object { sampleEveryMs }')
+  checkKeys('resources', options, ['sampleEveryMs'])
+  const every = (options as ResourceSamplingOptions).sampleEveryMs
   if (every === undefined) return { sampleEveryMs: DEFAULT_SAMPLE_EVERY_MS }
-  if (
-    typeof every !== 'number' ||
-    !Number.isInteger(every) ||
-    every < MIN_SAMPLE_EVERY_MS ||
-    every > MAX_SAMPLE_EVERY_MS
-  ) {
-    throw new RangeError(
-      `setupTracing: option "resources.sampleEveryMs" must be an integer from ${MIN_SAMPLE_EVERY_MS} to ${MAX_SAMPLE_EVERY_MS}; got ${typeof every === 'number' ? every : typeof every}`,
-    )
+  return {
+    sampleEveryMs: checkNumber('resources.sampleEveryMs', every, {
+      min: MIN_SAMPLE_EVERY_MS,
+      max: MAX_SAMPLE_EVERY_MS,
+      integer: true,
+    }),
   }
-  return { sampleEveryMs: every }
 }

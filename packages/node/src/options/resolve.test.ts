@@ -1,4 +1,5 @@
-import { resolveConfig, type SetupTracingOptions } from './options'
+import { resolveConfig } from './resolve'
+import type { SetupTracingOptions } from './types'
 
 const savedEnv = { ...process.env }
 beforeEach(() => {
