@@ -51,10 +51,10 @@ describe('setupTracing({ sampling })', () => {
 
   it('fails at setup on a bad sampling option, with nothing registered', () => {
     expect(() => startMemory({ sampling: { ratio: 2 } })).toThrow(
-      /sampling.ratio must be a number within 0..1/,
+      'traceweave: `sampling.ratio` must be a number from 0 to 1; got 2',
     )
     expect(() => startMemory({ sampling: { ratio: 1 }, sampler: {} as never })).toThrow(
-      /either option "sampling"/,
+      "traceweave: `sampler` must be left out with sampling (give traceweave's sampling or your own sampler, not both); got both",
     )
     // Nothing was left registered: a valid setup works right after.
     expect(() => startMemory()).not.toThrow()
@@ -110,10 +110,10 @@ describe('setupTracing({ propagation })', () => {
 
   it('rejects a bad trust policy at setup', () => {
     expect(() => startMemory({ propagation: { trustIncoming: 'yes' as never } })).toThrow(
-      /propagation.trustIncoming/,
+      /`propagation.trustIncoming` must be true, false or a function/,
     )
     expect(() => startMemory({ propagation: { trust: true } as never })).toThrow(
-      /unknown key in option "propagation" "trust"/,
+      "traceweave: `propagation` must have only the keys trustIncoming; got the key 'trust'",
     )
   })
 })

@@ -101,9 +101,12 @@ describe('SessionCounters', () => {
 
 describe('createIdHasher', () => {
   test('refuses short or missing keys at setup', () => {
-    expect(() => createIdHasher('short', 'hashIds.key')).toThrow(RangeError)
+    // The key is a secret: the message gives its length, never its text.
+    expect(() => createIdHasher('short', 'hashIds.key')).toThrow(
+      'traceweave: `hashIds.key` must be at least 16 bytes; got a key of 5 bytes',
+    )
     expect(() => createIdHasher(42 as never, 'hashIds.key')).toThrow(
-      /hashIds.key must be a string or Uint8Array/,
+      'traceweave: `hashIds.key` must be a string or Uint8Array; got a value of type number',
     )
     expect(createIdHasher('k'.repeat(16), 'hashIds.key')('x')).toMatch(/^[0-9a-f]{64}$/)
   })

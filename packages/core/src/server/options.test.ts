@@ -1,3 +1,4 @@
+import { ConfigError } from '../internal/validate'
 import { resolveServerOptions } from './options'
 
 describe('resolveServerOptions', () => {
@@ -20,46 +21,96 @@ describe('resolveServerOptions', () => {
   })
 
   test.each([
-    [{ nope: 1 }, /unknown option traceweave.nope/],
+    [
+      { nope: 1 },
+      "traceweave: `traceweave(options)` must have only the keys requestId, requestIdHeader, session, user, hashIds, correlation, trustIncoming, ignore, captureHeaders, traceResponse, serverTiming, exposeHeaders, existingServerSpan, metrics, bindStreams, resources; got the key 'nope'",
+    ],
     [
       { session: { header: 'x-s', cookie: 'sid' } },
-      /set only one of session.header, session.cookie, session.from/,
+      'traceweave: `session` must have one source: set only one of session.header, session.cookie, session.from; got 2 of them',
     ],
-    [{ session: { maxSessions: 0 } }, /session.maxSessions must be an integer >= 1/],
-    [{ session: { cookie: 'bad name' } }, /session.cookie must be a cookie name/],
-    [{ session: { extra: true } }, /unknown option session.extra/],
-    [{ requestIdHeader: 'bad header' }, /requestIdHeader must be a header name/],
-    [{ requestId: true }, /requestId must be an object \{ header, accept, generate, echo \} or false/],
-    [{ requestId: { header: 'bad header' } }, /requestId.header must be a header name \(an RFC 9110 token\)/],
-    [{ requestId: { header: '' } }, /requestId.header must be a header name/],
-    [{ requestId: { accept: 'yes' } }, /requestId.accept must be true, false or a function/],
-    [{ requestId: { echo: 'no' } }, /requestId.echo must be true or false/],
-    [{ requestId: { generate: 'uuid' } }, /requestId.generate must be a function \(\) => string/],
-    [{ requestId: { prefix: 'x' } }, /unknown option requestId.prefix; valid options: header, accept/],
+    [{ session: { maxSessions: 0 } }, 'traceweave: `session.maxSessions` must be an integer >= 1; got 0'],
+    [
+      { session: { cookie: 'bad name' } },
+      "traceweave: `session.cookie` must be a cookie name (an RFC 6265 token); got 'bad name'",
+    ],
+    [
+      { session: { extra: true } },
+      "traceweave: `session` must have only the keys header, cookie, from, maxSessions, operation; got the key 'extra'",
+    ],
+    [
+      { requestIdHeader: 'bad header' },
+      "traceweave: `requestIdHeader` must be a header name (an RFC 9110 token); got 'bad header'",
+    ],
+    [
+      { requestId: true },
+      'traceweave: `requestId` must be an object { header, accept, generate, echo } or false; got true',
+    ],
+    [
+      { requestId: { header: 'bad header' } },
+      "traceweave: `requestId.header` must be a header name (an RFC 9110 token); got 'bad header'",
+    ],
+    [
+      { requestId: { header: '' } },
+      "traceweave: `requestId.header` must be a header name (an RFC 9110 token); got ''",
+    ],
+    [
+      { requestId: { accept: 'yes' } },
+      "traceweave: `requestId.accept` must be true, false or a function (request) => boolean; got 'yes'",
+    ],
+    [{ requestId: { echo: 'no' } }, "traceweave: `requestId.echo` must be true or false; got 'no'"],
+    [
+      { requestId: { generate: 'uuid' } },
+      "traceweave: `requestId.generate` must be a function () => string returning 1-128 characters of [A-Za-z0-9._:-]; got 'uuid'",
+    ],
+    [
+      { requestId: { prefix: 'x' } },
+      "traceweave: `requestId` must have only the keys header, accept, generate, echo; got the key 'prefix'",
+    ],
     [
       { requestId: { header: 'x-a' }, requestIdHeader: 'x-b' },
-      /set only one of requestIdHeader, requestId.header/,
+      'traceweave: `requestIdHeader` must be left out with requestId.header (it is an alias of it): set only one of them; got both',
     ],
-    [{ requestId: false, requestIdHeader: 'x-b' }, /requestIdHeader has no effect with requestId: false/],
-    [{ trustIncoming: 'yes' }, /trustIncoming must be true, false or a function/],
-    [{ ignore: ['health'] }, /ignore entries must be paths starting with '\/' or RegExps/],
-    [{ ignore: [/x/g] }, /must not use the g or y flag/],
-    [{ captureHeaders: { request: ['ok', 'not ok'] } }, /captureHeaders.request must be a header name/],
-    [{ hashIds: { key: 'short' } }, /hashIds.key must be at least 16 bytes/],
-    [{ existingServerSpan: 'replace' }, /existingServerSpan must be 'enrich' or 'nest'/],
-    [{ traceResponse: 'yes' }, /traceResponse must be true or false/],
-    [{ user: 'id' }, /user must be a function/],
-    [{ correlation: true }, /correlation must be an object/],
+    [
+      { requestId: false, requestIdHeader: 'x-b' },
+      "traceweave: `requestIdHeader` must be left out with requestId: false (it would have no effect); got 'x-b'",
+    ],
+    [
+      { trustIncoming: 'yes' },
+      "traceweave: `trustIncoming` must be true, false or a function (request) => boolean; got 'yes'",
+    ],
+    [
+      { ignore: ['health'] },
+      "traceweave: `ignore` must be an array of paths starting with '/' and RegExps; got 'health' in the list",
+    ],
+    [{ ignore: [/x/g] }, 'traceweave: `ignore` must hold RegExps without the g or y flag; got the RegExp /x/g'],
+    [
+      { captureHeaders: { request: ['ok', 'not ok'] } },
+      "traceweave: `captureHeaders.request` must be a header name (an RFC 9110 token); got 'not ok'",
+    ],
+    [{ hashIds: { key: 'short' } }, 'traceweave: `hashIds.key` must be at least 16 bytes; got a key of 5 bytes'],
+    [
+      { existingServerSpan: 'replace' },
+      "traceweave: `existingServerSpan` must be one of 'enrich', 'nest'; got 'replace'",
+    ],
+    [{ traceResponse: 'yes' }, "traceweave: `traceResponse` must be true or false; got 'yes'"],
+    [{ user: 'id' }, "traceweave: `user` must be a function (request) => string | undefined; got 'id'"],
+    [{ correlation: true }, 'traceweave: `correlation` must be an object { propagate }; got true'],
     [
       { correlation: { propagate: 'session' } },
-      /correlation.propagate must be an array of 'session', 'user', got string/,
+      "traceweave: `correlation.propagate` must be an array of 'session', 'user'; got 'session'",
     ],
     [
       { correlation: { propagate: ['session', 'users'] } },
-      /correlation.propagate must be an array of 'session', 'user', got "users" in it/,
+      "traceweave: `correlation.propagate` must be an array of 'session', 'user'; got 'users' in the list",
     ],
-    [{ correlation: { send: ['user'] } }, /unknown option correlation.send; valid options: propagate/],
-  ])('%p throws at setup', (options, message) => {
+    [
+      { correlation: { send: ['user'] } },
+      "traceweave: `correlation` must have only the keys propagate; got the key 'send'",
+    ],
+    [{ resources: 'all' }, "traceweave: `resources` must be true, false or 'attributed'; got 'all'"],
+  ])('%p throws a ConfigError naming the option and its valid values', (options, message) => {
+    expect(() => resolveServerOptions(options as never)).toThrow(ConfigError)
     expect(() => resolveServerOptions(options as never)).toThrow(message)
   })
 
@@ -112,12 +163,14 @@ describe('resolveServerOptions', () => {
     expect(resolveServerOptions({ requestId: { generate: ok } }).requestId?.generate).toBe(ok)
     expect(calls).toBe(1)
     expect(() => resolveServerOptions({ requestId: { generate: () => 'has space' } })).toThrow(
-      /requestId.generate must be a function \(\) => string returning 1-128 characters of \[A-Za-z0-9._:-\]; at setup it returned a string of 9 characters/,
+      'traceweave: `requestId.generate` must be a function () => string returning 1-128 characters of [A-Za-z0-9._:-]; got a function that returned a string of 9 characters at setup',
     )
     expect(() => resolveServerOptions({ requestId: { generate: () => undefined as never } })).toThrow(
-      /at setup it returned undefined/,
+      /got a function that returned undefined at setup$/,
     )
-    expect(() => resolveServerOptions({ requestId: { generate: () => 'x'.repeat(129) } })).toThrow(RangeError)
+    expect(() => resolveServerOptions({ requestId: { generate: () => 'x'.repeat(129) } })).toThrow(
+      /got a function that returned a string of 129 characters at setup$/,
+    )
     expect(() =>
       resolveServerOptions({
         requestId: {
@@ -126,6 +179,6 @@ describe('resolveServerOptions', () => {
           },
         },
       }),
-    ).toThrow(/requestId.generate must be .*; it threw when called at setup: no entropy/)
+    ).toThrow(/^traceweave: `requestId.generate` must be .*; got a function that threw at setup: 'no entropy'$/)
   })
 })

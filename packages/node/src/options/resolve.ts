@@ -209,7 +209,7 @@ function resolveOtlp(otlp: OtlpOptions | undefined): OtlpOptions {
     checkObject('otlp.headers', otlp.headers, 'an object of header names to string values')
     for (const [key, value] of Object.entries(otlp.headers)) {
       if (typeof value !== 'string') {
-        configError('otlp.headers', 'have string values', `${describeValue(value)} for ${describeValue(key)}`)
+        configError('otlp.headers', 'have string values', `${describeValue(value)} for key ${describeValue(key)}`)
       }
     }
     result.headers = { ...otlp.headers }
@@ -357,8 +357,8 @@ function resolveResourceAttributes(attributes: Attributes | undefined): Attribut
     if (!isAttributeValue(value)) {
       configError(
         'resourceAttributes',
-        'have values that are strings, numbers, booleans or arrays of one of those',
-        `${describeValue(value)} for ${describeValue(key)}`,
+        'have values that are strings, numbers, booleans or arrays of one of those types',
+        `${describeValue(value)} for key ${describeValue(key)}`,
       )
     }
   }

@@ -97,13 +97,15 @@ describe('resolveResourceSampling', () => {
 
   it('fails fast naming the option and the valid values', () => {
     expect(() => resolveResourceSampling('often')).toThrow(
-      /option "resources" must be true, false or an object \{ sampleEveryMs \}/,
+      "traceweave: `resources` must be true, false or an object { sampleEveryMs }; got 'often'",
     )
-    expect(() => resolveResourceSampling({ every: 1 })).toThrow(/unknown key in option "resources" "every"/)
+    expect(() => resolveResourceSampling({ every: 1 })).toThrow(
+      "traceweave: `resources` must have only the keys sampleEveryMs; got the key 'every'",
+    )
     expect(() => resolveResourceSampling({ sampleEveryMs: 10 })).toThrow(
-      /"resources.sampleEveryMs" must be an integer from 100 to 2147483647; got 10/,
+      'traceweave: `resources.sampleEveryMs` must be an integer from 100 to 2147483647; got 10',
     )
-    expect(() => resolveResourceSampling({ sampleEveryMs: 2 ** 31 })).toThrow(RangeError)
-    expect(() => resolveResourceSampling({ sampleEveryMs: 1.5e3 + 0.5 })).toThrow(RangeError)
+    expect(() => resolveResourceSampling({ sampleEveryMs: 2 ** 31 })).toThrow(/got 2147483648$/)
+    expect(() => resolveResourceSampling({ sampleEveryMs: 1.5e3 + 0.5 })).toThrow(/got 1500.5$/)
   })
 })
