@@ -212,13 +212,13 @@ test('an invalid generated ID is replaced by a UUID and reported once, on every 
 test.each(FRAMEWORKS)('%s: bad requestId options throw at setup, naming the option', (framework) => {
   const traceweave = framework.startsWith('express') ? expressTraceweave : koaTraceweave
   expect(() => traceweave({ requestId: { header: 'x request id' } })).toThrow(
-    /requestId.header must be a header name/,
+    "traceweave: `requestId.header` must be a header name (an RFC 9110 token); got 'x request id'",
   )
   expect(() => traceweave({ requestId: { generate: () => 'a b' } })).toThrow(
-    /requestId.generate must be a function \(\) => string returning 1-128 characters of \[A-Za-z0-9._:-\]/,
+    /^traceweave: `requestId.generate` must be a function \(\) => string returning 1-128 characters of \[A-Za-z0-9._:-\]; got /,
   )
   expect(() => traceweave({ requestId: { accept: 'sometimes' as never } })).toThrow(
-    /requestId.accept must be true, false or a function/,
+    "traceweave: `requestId.accept` must be true, false or a function (request) => boolean; got 'sometimes'",
   )
 })
 

@@ -146,9 +146,9 @@ describe.each(Object.keys(APPS) as Array<keyof typeof APPS>)('%s', (name) => {
 
 test('resources must be true, false or attributed, named in the error', () => {
   expect(() => expressTraceweave({ resources: 'yes' as never })).toThrow(
-    /resources must be true, false or 'attributed', got "yes"/,
+    "traceweave: `resources` must be true, false or 'attributed'; got 'yes'",
   )
   expect(() => koaTraceweave({ resources: 1 as never })).toThrow(
-    /resources must be true, false or 'attributed'/,
+    "traceweave: `resources` must be true, false or 'attributed'; got 1",
   )
 })

@@ -95,7 +95,9 @@ test('a server span asking for resources carries the latest sample, and none onc
 })
 
 test('setupTracing rejects a bad resources option, naming it', () => {
-  expect(() => setupTracing({ resources: { sampleEveryMs: 5 } })).toThrow(/resources.sampleEveryMs/)
+  expect(() => setupTracing({ resources: { sampleEveryMs: 5 } })).toThrow(
+    'traceweave: `resources.sampleEveryMs` must be an integer from 100 to 2147483647; got 5',
+  )
 })
 
 describe('the sampler never keeps the process alive', () => {

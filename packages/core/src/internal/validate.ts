@@ -47,16 +47,20 @@ export function configError(option: string, rule: string, got: string): never {
 const MAX_STRING_SHOWN = 40
 const MAX_KEYS_SHOWN = 5
 const MAX_KEY_SHOWN = 20
+/** Longest rendering of any value: five cut key names and a count fit. */
+export const MAX_DESCRIBED_LENGTH = 160
 
 /**
- * A short, safe rendering of a bad value for an error message: strings are cut to 40 characters and
- * escaped (no control or non-ASCII character reaches a terminal or log raw), objects show at most five
- * key names and never their values, functions and symbols only their kind. Never throws (a Proxy's
+ * A short, safe rendering of a bad value for an error message: strings are escaped (no control or
+ * non-ASCII character reaches a terminal or log raw) and cut at 40 characters, objects show at most
+ * five key names and never their values, functions and symbols only their kind; at most 160
+ * characters in all. Never throws (a Proxy's
  * `ownKeys` trap may), and never calls a getter or `toString` of the user's value.
  */
 export function describeValue(value: unknown): string {
   try {
-    return describeUnsafe(value)
+    const text = describeUnsafe(value)
+    return text.length > MAX_DESCRIBED_LENGTH ? `${text.slice(0, MAX_DESCRIBED_LENGTH - 3)}...` : text
   } catch {
     return 'an unreadable value'
   }
@@ -79,21 +83,29 @@ function describeUnsafe(value: unknown): string {
   }
   if (value === null) return 'null'
   if (Array.isArray(value)) return `an array of ${value.length} item${value.length === 1 ? '' : 's'}`
-  if (value instanceof RegExp) return `the RegExp ${quote(`/${value.source}/${value.flags}`, MAX_STRING_SHOWN).slice(1, -1)}`
+  if (value instanceof RegExp)
+    return `the RegExp ${quote(`/${value.source}/${value.flags}`, MAX_STRING_SHOWN).slice(1, -1)}`
   const keys = Object.keys(value as object)
   const shown = keys.slice(0, MAX_KEYS_SHOWN).map((key) => quote(key, MAX_KEY_SHOWN).slice(1, -1))
   const more = keys.length > MAX_KEYS_SHOWN ? `, ... (${keys.length} keys)` : ''
   return keys.length === 0 ? 'an object with no keys' : `an object with keys ${shown.join(', ')}${more}`
 }
 
-/** Single-quoted, cut to `max` characters, every character outside printable ASCII escaped. */
+/**
+ * Single-quoted, every character outside printable ASCII escaped (`\u000a`), cut once the escaped text
+ * reaches `max` characters: the bound holds however hostile the text.
+ */
 function quote(text: string, max: number): string {
-  const cut = text.length > max ? `${text.slice(0, max)}...` : text
-  // eslint-disable-next-line no-control-regex
-  const escaped = cut.replace(/[^\x20-\x7e]|['\\]/g, (char) =>
-    char === "'" || char === '\\' ? `\\${char}` : `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  )
-  return `'${escaped}'`
+  let out = ''
+  for (let i = 0; i < text.length; i++) {
+    if (out.length >= max) return `'${out}...'`
+    const char = text[i]!
+    const code = char.charCodeAt(0)
+    if (char === "'" || char === '\\') out += `\\${char}`
+    else if (code < 0x20 || code > 0x7e) out += `\\u${code.toString(16).padStart(4, '0')}`
+    else out += char
+  }
+  return `'${out}'`
 }
 
 /** `'a', 'b', 'c'`: the valid values of an option, as they are written in code. */
@@ -138,7 +150,9 @@ export function describeNumberRule({ min, max, integer, exclusiveMin }: NumberRu
     min !== undefined ? `${exclusiveMin ? '>' : '>='} ${min}` : undefined,
     max !== undefined ? `<= ${max}` : undefined,
   ].filter(Boolean)
-  return bounds.length === 0 ? `a finite ${integer ? 'integer' : 'number'}` : `${kind} ${bounds.join(' and ')}`
+  return bounds.length === 0
+    ? `a finite ${integer ? 'integer' : 'number'}`
+    : `${kind} ${bounds.join(' and ')}`
 }
 
 /** Checks that `value` is `true` or `false`. */

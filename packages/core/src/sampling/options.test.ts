@@ -54,8 +54,14 @@ describe('sampling options fail fast with the option name and valid values', () 
       { decide: 'deferred', rules: [{ status: 'failed', sample: 1 }] },
       "traceweave: `sampling.rules[0].status` must be 'error', a status code from 100 to 599 or a class '1xx'..'5xx'; got 'failed'",
     ],
-    [{ decide: 'deferred', rules: [{ status: 600, sample: 1 }] }, /`sampling.rules\[0\].status` must be .*; got 600$/],
-    [{ decide: 'deferred', rules: [{ status: '6xx', sample: 1 }] }, /`sampling.rules\[0\].status` must be .*; got '6xx'$/],
+    [
+      { decide: 'deferred', rules: [{ status: 600, sample: 1 }] },
+      /`sampling.rules\[0\].status` must be .*; got 600$/,
+    ],
+    [
+      { decide: 'deferred', rules: [{ status: '6xx', sample: 1 }] },
+      /`sampling.rules\[0\].status` must be .*; got '6xx'$/,
+    ],
     [
       { decide: 'deferred', rules: [{ status: 500.5, sample: 1 }] },
       /`sampling.rules\[0\].status` must be .*; got 500.5$/,

@@ -258,7 +258,11 @@ function checkRule(rule: SamplingRule, index: number, decide: string): void {
       (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599) ||
       (typeof status === 'string' && STATUS_CLASS.test(status))
     if (!valid) {
-      invalidOption(`${name}.status`, "'error', a status code from 100 to 599 or a class '1xx'..'5xx'", status)
+      invalidOption(
+        `${name}.status`,
+        "'error', a status code from 100 to 599 or a class '1xx'..'5xx'",
+        status,
+      )
     }
     needsDeferred(`${name}.status`, decide, 'the status is known when the response is written')
   }

@@ -83,12 +83,18 @@ describe('resolveServerOptions', () => {
       { ignore: ['health'] },
       "traceweave: `ignore` must be an array of paths starting with '/' and RegExps; got 'health' in the list",
     ],
-    [{ ignore: [/x/g] }, 'traceweave: `ignore` must hold RegExps without the g or y flag; got the RegExp /x/g'],
+    [
+      { ignore: [/x/g] },
+      'traceweave: `ignore` must hold RegExps without the g or y flag; got the RegExp /x/g',
+    ],
     [
       { captureHeaders: { request: ['ok', 'not ok'] } },
       "traceweave: `captureHeaders.request` must be a header name (an RFC 9110 token); got 'not ok'",
     ],
-    [{ hashIds: { key: 'short' } }, 'traceweave: `hashIds.key` must be at least 16 bytes; got a key of 5 bytes'],
+    [
+      { hashIds: { key: 'short' } },
+      'traceweave: `hashIds.key` must be at least 16 bytes; got a key of 5 bytes',
+    ],
     [
       { existingServerSpan: 'replace' },
       "traceweave: `existingServerSpan` must be one of 'enrich', 'nest'; got 'replace'",
@@ -179,6 +185,8 @@ describe('resolveServerOptions', () => {
           },
         },
       }),
-    ).toThrow(/^traceweave: `requestId.generate` must be .*; got a function that threw at setup: 'no entropy'$/)
+    ).toThrow(
+      /^traceweave: `requestId.generate` must be .*; got a function that threw at setup: 'no entropy'$/,
+    )
   })
 })

@@ -378,7 +378,11 @@ function checkGenerator(generate: unknown): void {
     sample = generate()
   } catch (error) {
     const message = error instanceof Error ? error.message : error
-    configError('requestId.generate', `be ${expected}`, `a function that threw at setup: ${describeValue(message)}`)
+    configError(
+      'requestId.generate',
+      `be ${expected}`,
+      `a function that threw at setup: ${describeValue(message)}`,
+    )
   }
   if (parseRequestId(sample) === undefined) {
     configError(
@@ -427,7 +431,8 @@ function resolveSession<Request>(session: SessionOptions<Request> | false | unde
   checkObject('session', session, 'an object { header | cookie | from, maxSessions, operation } or false')
   checkKeys('session', session, SESSION_KEYS)
   const { header, cookie, from, maxSessions = DEFAULT_MAX_SESSIONS, operation } = session
-  if (operation !== undefined) checkFunction('session.operation', operation, '(request) => string | undefined')
+  if (operation !== undefined)
+    checkFunction('session.operation', operation, '(request) => string | undefined')
   const given = [header, cookie, from].filter((source) => source !== undefined).length
   if (given > 1) {
     configError(
@@ -463,7 +468,11 @@ function resolveIgnore<Request>(ignore: TraceweaveOptions<Request>['ignore']): {
   if (typeof ignore === 'function')
     return { ignorePaths: new Set(), ignorePatterns: [], ignoreRequest: ignore }
   if (!Array.isArray(ignore)) {
-    invalidOption('ignore', "an array of paths starting with '/' and RegExps, or a function (request) => boolean", ignore)
+    invalidOption(
+      'ignore',
+      "an array of paths starting with '/' and RegExps, or a function (request) => boolean",
+      ignore,
+    )
   }
   const paths = new Set<string>()
   const patterns: RegExp[] = []

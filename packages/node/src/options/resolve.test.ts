@@ -30,7 +30,11 @@ describe('resolveConfig: bad options fail fast, naming the option and the valid 
       { exporter: { export() {} } },
       "traceweave: `exporter` must be one of 'memory', 'console', 'otlp', 'none' or a SpanExporter (an object with export() and shutdown()); got an object with keys export",
     ],
-    ['an empty serviceName', { serviceName: ' ' }, "traceweave: `serviceName` must be a non-empty string; got ' '"],
+    [
+      'an empty serviceName',
+      { serviceName: ' ' },
+      "traceweave: `serviceName` must be a non-empty string; got ' '",
+    ],
     [
       'a resource attribute that is an object',
       { resourceAttributes: { a: { b: 1 } } },

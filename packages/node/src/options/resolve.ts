@@ -123,8 +123,7 @@ export function resolveConfig(options: SetupTracingOptions | undefined): Resolve
     propagation: resolvePropagation(options.propagation),
     correlation: optional(options.correlation, (v) => checkBoolean('correlation', v)) ?? true,
     spanProcessors: resolveSpanProcessors(options.spanProcessors),
-    flushOnExit:
-      optional(options.flushOnExit, (v) => checkBoolean('flushOnExit', v)) ?? DEFAULTS.flushOnExit,
+    flushOnExit: optional(options.flushOnExit, (v) => checkBoolean('flushOnExit', v)) ?? DEFAULTS.flushOnExit,
     exitTimeoutMillis:
       optional(options.exitTimeoutMillis, (v) => checkNumber('exitTimeoutMillis', v, { min: 0 })) ??
       DEFAULTS.exitTimeoutMillis,
@@ -209,7 +208,11 @@ function resolveOtlp(otlp: OtlpOptions | undefined): OtlpOptions {
     checkObject('otlp.headers', otlp.headers, 'an object of header names to string values')
     for (const [key, value] of Object.entries(otlp.headers)) {
       if (typeof value !== 'string') {
-        configError('otlp.headers', 'have string values', `${describeValue(value)} for key ${describeValue(key)}`)
+        configError(
+          'otlp.headers',
+          'have string values',
+          `${describeValue(value)} for key ${describeValue(key)}`,
+        )
       }
     }
     result.headers = { ...otlp.headers }
