@@ -313,9 +313,11 @@ describe('traceAxios finds the adapter lookup of the instance', () => {
   it('an instance of no loaded axios fails at setup, naming the option; getAdapter still overrides', () => {
     // Looks like axios.create() but comes from no loaded axios module (like a bundled copy).
     const foreign = { defaults: { adapter: ['http'] }, interceptors: { request: new (class Manager {})() } }
-    expect(() => traceAxios(foreign)).toThrow(/traceAxios\.getAdapter is required/)
+    expect(() => traceAxios(foreign)).toThrow(
+      /^traceweave: `traceAxios.getAdapter` must be given as \{ getAdapter: axios.getAdapter \}: .*; got none, with the adapter an array of 1 item$/,
+    )
     expect(() => traceAxios(foreign, { getAdapter: 'http' as never })).toThrow(
-      /traceAxios\.getAdapter must be/,
+      "traceweave: `traceAxios.getAdapter` must be a function (axios's getAdapter); got 'http'",
     )
     const undo = traceAxios(foreign, { getAdapter: axios.getAdapter })
     expect(typeof foreign.defaults.adapter).toBe('function')

@@ -278,7 +278,9 @@ describe('traceAxios: instrumentation lifecycle', () => {
 
   it('something that is no axios instance fails at setup', () => {
     // An instance whose axios cannot be found: test/client-abort-and-redirects.test.ts.
-    expect(() => traceAxios(null as never)).toThrow(TypeError)
+    expect(() => traceAxios(null as never)).toThrow(
+      'traceweave: `traceAxios(instance)` must be an axios instance (axios or axios.create()); got null',
+    )
   })
 })
 

@@ -541,13 +541,25 @@ describe('instrumentGlobalFetch()', () => {
 
 describe('traceFetch: bad configuration fails at setup', () => {
   it.each([
-    [{ propagateTo: ['https://x.test/path'] }, /traceFetch\.propagateTo/],
-    [{ retry: { retries: -1 } }, /traceFetch\.retry\.retries/],
-    [{ retry: { methods: ['get'] } }, /traceFetch\.retry\.methods/],
-    [{ followRedirects: 'manual' }, /traceFetch\.followRedirects must be 'native' or 'traced'/],
-    [{ requestIdHeader: 'bad header' }, /traceFetch\.requestIdHeader/],
-    [{ captureQuery: 'yes' }, /traceFetch\.captureQuery must be true or false/],
-  ])('%p', (options, message) => {
+    [
+      { propagateTo: ['https://x.test/path'] },
+      /^traceweave: `traceFetch.propagateTo` must list origins as .*; got 'https:\/\/x.test\/path' in the list$/,
+    ],
+    [{ retry: { retries: -1 } }, 'traceweave: `traceFetch.retry.retries` must be an integer >= 0; got -1'],
+    [
+      { retry: { methods: ['get'] } },
+      "traceweave: `traceFetch.retry.methods` must be an array of uppercase method names, e.g. ['GET', 'PUT']; got an array of 1 item",
+    ],
+    [
+      { followRedirects: 'manual' },
+      "traceweave: `traceFetch.followRedirects` must be one of 'native', 'traced'; got 'manual'",
+    ],
+    [
+      { requestIdHeader: 'bad header' },
+      "traceweave: `traceFetch.requestIdHeader` must be a header name (an RFC 9110 token) or false; got 'bad header'",
+    ],
+    [{ captureQuery: 'yes' }, "traceweave: `traceFetch.captureQuery` must be true or false; got 'yes'"],
+  ])('%p fails with a ConfigError naming the option and its valid values', (options, message) => {
     expect(() => traceFetch(globalThis.fetch, options as never)).toThrow(message)
   })
 })

@@ -1,11 +1,12 @@
 /**
  * "Bad configuration fails fast at setup, naming the option and the valid values" (developers' guide),
- * in one form across the three ways a user configures traceweave: setupTracing() (@traceweave/node),
- * traceweave() (@traceweave/express and @traceweave/koa, through core's server options) and sampling
- * (setupTracing({ sampling }) or new TraceweaveSampler()). Each bad configuration below goes through the
- * public function a user calls.
+ * in one form across the ways a user configures traceweave: setupTracing() (@traceweave/node),
+ * traceweave() (@traceweave/express and @traceweave/koa, through core's server options), sampling
+ * (setupTracing({ sampling }) or new TraceweaveSampler()), the traced clients and the propagator.
+ * Each bad configuration below goes through the public function a user calls.
  */
-import { TraceweaveSampler, type SamplingOptions } from '@traceweave/core'
+import { traceFetch } from '@traceweave/client'
+import { TraceweaveSampler, createTraceweavePropagator, type SamplingOptions } from '@traceweave/core'
 import { traceweave as expressTraceweave, type TraceweaveOptions } from '@traceweave/express'
 import { traceweave as koaTraceweave } from '@traceweave/koa'
 import { setupTracing, type SetupTracingOptions } from '@traceweave/node'
@@ -18,6 +19,8 @@ const node: Setup = (options) => setupTracing(options as SetupTracingOptions)
 const express: Setup = (options) => expressTraceweave(options as TraceweaveOptions)
 const koa: Setup = (options) => koaTraceweave(options as TraceweaveOptions)
 const sampler: Setup = (options) => new TraceweaveSampler(options as SamplingOptions)
+const fetchClient: Setup = (options) => traceFetch(globalThis.fetch, options as never)
+const propagator: Setup = (options) => createTraceweavePropagator(options as never)
 
 /** [where, the call, bad options, the option named, a valid value the message must list]. */
 const BAD: [string, Setup, unknown, string, string][] = [
@@ -41,6 +44,16 @@ const BAD: [string, Setup, unknown, string, string][] = [
   ['sampling', sampler, { rules: [{ sample: 1.5 }] }, 'sampling.rules[0].sample', 'from 0 to 1'],
   ['sampling', sampler, { maxPendingTraces: 0.5 }, 'sampling.maxPendingTraces', 'integer'],
   ['sampling', sampler, { ratoi: 1 }, 'sampling', 'ratio'],
+  ['traceFetch', fetchClient, { retry: { factor: 0 } }, 'traceFetch.retry.factor', '>= 1'],
+  ['traceFetch', fetchClient, { propagateTo: 'all' }, 'traceFetch.propagateTo', "'*'"],
+  ['traceFetch', fetchClient, { startRootSpans: 1 }, 'traceFetch.startRootSpans', 'true or false'],
+  [
+    'createTraceweavePropagator',
+    propagator,
+    { propagators: ['b3'] },
+    'propagation.propagators[0]',
+    "'baggage'",
+  ],
 ]
 
 describe.each(BAD)('%s with %j', (_where, setup, options, option, valid) => {

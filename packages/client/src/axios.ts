@@ -1,5 +1,11 @@
 import { sendTraced, type OutgoingCall, type Transport } from './shared/call'
-import { reportFailure } from '@traceweave/core/internal'
+import {
+  checkFunction,
+  configError,
+  describeValue,
+  invalidOption,
+  reportFailure,
+} from '@traceweave/core/internal'
 import { findGetAdapter } from './axios-lookup'
 import {
   applyHeaders,
@@ -171,15 +177,13 @@ export function traceAxios(instance: AxiosInstanceLike, options: TraceAxiosOptio
     instance === null ||
     typeof instance.defaults !== 'object'
   ) {
-    throw new TypeError('traceAxios: instance must be an axios instance (axios or axios.create())')
+    invalidOption('traceAxios(instance)', 'an axios instance (axios or axios.create())', instance)
   }
   const existing = instrumented.get(instance)
   if (existing !== undefined) return existing
   const settings = resolveClientOptions('traceAxios', options)
-  if (options.getAdapter !== undefined && typeof options.getAdapter !== 'function') {
-    throw new TypeError(
-      `traceAxios.getAdapter must be axios's getAdapter function, got ${typeof options.getAdapter}`,
-    )
+  if (options.getAdapter !== undefined) {
+    checkFunction('traceAxios.getAdapter', options.getAdapter, "(axios's getAdapter)")
   }
   const original = instance.defaults.adapter
   const getAdapter =
@@ -187,11 +191,11 @@ export function traceAxios(instance: AxiosInstanceLike, options: TraceAxiosOptio
     instance.getAdapter ??
     (typeof original === 'function' ? undefined : findGetAdapter(instance))
   if (typeof original !== 'function' && typeof getAdapter !== 'function') {
-    throw new TypeError(
-      'traceAxios.getAdapter is required: this instance names its adapter (' +
-        `${JSON.stringify(original)}) and the axios module that made it was not found among the ` +
-        'loaded modules (a bundled app, or an ESM app on Node older than 20.19); pass ' +
-        '{ getAdapter: axios.getAdapter }',
+    configError(
+      'traceAxios.getAdapter',
+      'be given as { getAdapter: axios.getAdapter }: this instance names its adapter and the axios module ' +
+        'that made it was not found among the loaded modules (a bundled app, or an ESM app on Node older than 20.19)',
+      `none, with the adapter ${describeValue(original)}`,
     )
   }
   const resolveAdapter = (config: AxiosConfigLike): AxiosAdapterLike =>

@@ -1,5 +1,5 @@
 import { sendTraced, type OutgoingCall } from './shared/call'
-import { reportFailure } from '@traceweave/core/internal'
+import { checkOneOf, invalidOption, reportFailure } from '@traceweave/core/internal'
 import { copyFetchHeaders, type HeadersInitLike, type OutgoingHeaders } from './shared/headers'
 import { resolveClientOptions, type ClientOptions, type ClientSettings } from './shared/options'
 import { BODY_HEADERS, CROSS_ORIGIN_DROPPED, MAX_REDIRECTS, redirectHop } from './shared/redirects'
@@ -127,17 +127,11 @@ export function traceFetch<F extends FetchFunction = typeof fetch>(
   fetchImpl: F = globalThis.fetch as unknown as F,
   options: TraceFetchOptions = {},
 ): F {
-  if (typeof fetchImpl !== 'function') {
-    throw new TypeError(`traceFetch: fetchImpl must be a fetch function, got ${typeof fetchImpl}`)
-  }
+  if (typeof fetchImpl !== 'function') invalidOption('traceFetch(fetchImpl)', 'a fetch function', fetchImpl)
   if (tracedFetches.has(fetchImpl)) return fetchImpl
   const settings = resolveClientOptions('traceFetch', options)
   const { followRedirects = 'native' } = options
-  if (followRedirects !== 'native' && followRedirects !== 'traced') {
-    throw new TypeError(
-      `traceFetch.followRedirects must be 'native' or 'traced', got ${String(followRedirects)}`,
-    )
-  }
+  checkOneOf('traceFetch.followRedirects', followRedirects, ['native', 'traced'])
 
   const tracedFetch = function tracedFetch(input: unknown, init?: unknown): Promise<unknown> {
     let request: FetchRequest | undefined

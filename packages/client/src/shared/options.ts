@@ -1,6 +1,12 @@
 import { trace, type Tracer } from '@opentelemetry/api'
 import type { PropagateTo, PropagateToMatcher, RetryOptions } from '@traceweave/core'
-import { compilePropagateTo, validateRetryOptions } from '@traceweave/core/internal'
+import {
+  checkBoolean,
+  checkObject,
+  compilePropagateTo,
+  invalidOption,
+  validateRetryOptions,
+} from '@traceweave/core/internal'
 
 /** Methods that may be sent twice without a different effect (RFC 9110 9.2.2), retried by default. */
 export const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']
@@ -67,13 +73,9 @@ const TRACER_NAME = '@traceweave/client'
 const TRACER_VERSION = '0.1.0'
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i
 
-/** Validates `options` (errors name `<api>.<option>` and the valid values) and compiles them. */
+/** Validates `options` (a `ConfigError` names `<api>.<option>` and the valid values) and compiles them. */
 export function resolveClientOptions(api: string, options: ClientOptions = {}): ClientSettings {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(
-      `${api}: options must be an object, got ${options === null ? 'null' : typeof options}`,
-    )
-  }
+  checkObject(`${api}(options)`, options)
   const {
     propagateTo,
     captureQuery = false,
@@ -88,20 +90,17 @@ export function resolveClientOptions(api: string, options: ClientOptions = {}): 
     startRootSpans,
     suppressNestedInstrumentation,
   })) {
-    if (typeof value !== 'boolean')
-      throw new TypeError(`${api}.${name} must be true or false, got ${typeof value}`)
+    checkBoolean(`${api}.${name}`, value)
   }
   if (
     requestIdHeader !== undefined &&
     requestIdHeader !== false &&
     !(typeof requestIdHeader === 'string' && HEADER_NAME.test(requestIdHeader))
   ) {
-    throw new TypeError(
-      `${api}.requestIdHeader must be a header name or false, got ${String(requestIdHeader)}`,
-    )
+    invalidOption(`${api}.requestIdHeader`, 'a header name (an RFC 9110 token) or false', requestIdHeader)
   }
   if (tracer !== undefined && typeof tracer?.startSpan !== 'function') {
-    throw new TypeError(`${api}.tracer must be an OpenTelemetry Tracer`)
+    invalidOption(`${api}.tracer`, 'an OpenTelemetry Tracer (an object with startSpan())', tracer)
   }
   const retryOptions = resolveRetry(api, retry)
   return {
@@ -120,25 +119,14 @@ export function resolveClientOptions(api: string, options: ClientOptions = {}): 
 function resolveRetry(api: string, retry: boolean | HttpRetryOptions): HttpRetryOptions | undefined {
   if (retry === false) return undefined
   if (retry === true) return {}
-  if (retry === null || typeof retry !== 'object') {
-    throw new TypeError(
-      `${api}.retry must be true, false or retry options, got ${retry === null ? 'null' : typeof retry}`,
-    )
-  }
-  try {
-    validateRetryOptions(retry)
-  } catch (error) {
-    if (error instanceof Error) error.message = `${api}.${error.message}`
-    throw error
-  }
+  checkObject(`${api}.retry`, retry, 'true, false or retry options { retries, minTimeout, ... }')
+  validateRetryOptions(retry, `${api}.retry`)
   const { methods } = retry
   if (
     methods !== undefined &&
     !(Array.isArray(methods) && methods.every((m) => typeof m === 'string' && m === m.toUpperCase()))
   ) {
-    throw new TypeError(
-      `${api}.retry.methods must be an array of uppercase method names, e.g. ['GET', 'PUT']`,
-    )
+    invalidOption(`${api}.retry.methods`, "an array of uppercase method names, e.g. ['GET', 'PUT']", methods)
   }
   return Object.freeze({ ...retry })
 }

@@ -220,24 +220,30 @@ describe('tracedRetry()', () => {
 
 describe('retry options', () => {
   it.each([
-    [{ retries: -1 }, /retry\.retries must be an integer >= 0/],
-    [{ retries: 1.5 }, /retry\.retries/],
-    [{ retries: Infinity }, /retry\.retries/],
-    [{ factor: 0.5 }, /retry\.factor must be a finite number >= 1/],
-    [{ minTimeout: -1 }, /retry\.minTimeout/],
-    [{ minTimeout: 100, maxTimeout: 10 }, /retry\.maxTimeout must be a number of ms from minTimeout \(100\)/],
-    [{ maxTimeout: 2 ** 40 }, /retry\.maxTimeout/],
-  ])('%p fails with a RangeError naming the option', async (options, message) => {
-    expect(() => validateRetryOptions(options)).toThrow(RangeError)
+    [{ retries: -1 }, 'traceweave: `retry.retries` must be an integer >= 0; got -1'],
+    [{ retries: 1.5 }, 'traceweave: `retry.retries` must be an integer >= 0; got 1.5'],
+    [{ retries: Infinity }, 'traceweave: `retry.retries` must be an integer >= 0; got Infinity'],
+    [{ factor: 0.5 }, 'traceweave: `retry.factor` must be a number >= 1; got 0.5'],
+    [{ minTimeout: -1 }, 'traceweave: `retry.minTimeout` must be a number >= 0; got -1'],
+    [
+      { minTimeout: 100, maxTimeout: 10 },
+      'traceweave: `retry.maxTimeout` must be a number of ms from retry.minTimeout (100) to 2147483647; got 10',
+    ],
+    [{ maxTimeout: 2 ** 40 }, /^traceweave: `retry.maxTimeout` must be .*; got 1099511627776$/],
+  ])('%p fails with a ConfigError naming the option and its valid values', async (options, message) => {
+    expect(() => validateRetryOptions(options)).toThrow(TypeError)
     expect(() => validateRetryOptions(options)).toThrow(message)
     await expect(tracedRetry(async () => 1, options)).rejects.toThrow(message)
   })
 
   it.each([
-    [{ randomize: 'yes' }, /retry\.randomize must be true or false/],
-    [{ shouldRetry: true }, /retry\.shouldRetry must be a function/],
-    [{ signal: {} }, /retry\.signal must be an AbortSignal/],
-  ])('%p fails with a TypeError naming the option', (options, message) => {
+    [{ randomize: 'yes' }, "traceweave: `retry.randomize` must be true or false; got 'yes'"],
+    [
+      { shouldRetry: true },
+      'traceweave: `retry.shouldRetry` must be a function (context) => boolean | Promise<boolean>; got true',
+    ],
+    [{ signal: {} }, 'traceweave: `retry.signal` must be an AbortSignal; got an object with no keys'],
+  ])('%p fails with a ConfigError naming the option and its valid values', (options, message) => {
     expect(() => validateRetryOptions(options as never)).toThrow(TypeError)
     expect(() => validateRetryOptions(options as never)).toThrow(message)
   })

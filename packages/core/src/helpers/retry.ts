@@ -2,6 +2,13 @@ import { SpanKind, context, trace as traceApi, type Context, type Tracer } from 
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer'
 import { failSpan } from './trace'
 import { withRetryAttempt } from '../internal/retry-attempt'
+import { checkBoolean, checkFunction, checkNumber, invalidOption } from '../internal/validate'
+
+const HOOK_SIGNATURES = {
+  shouldRetry: '(context) => boolean | Promise<boolean>',
+  onFailedAttempt: '(context) => void | Promise<void>',
+  retryDelay: '(context) => number | undefined',
+} as const
 
 /** What the hooks of {@link tracedRetry} see about a failed attempt. Frozen. */
 export interface RetryContext {
@@ -61,45 +68,43 @@ interface RetrySettings {
 }
 
 /** Validates the numeric options once; configuration errors name the option and the valid values. */
-function retrySettings({
-  retries = 3,
-  factor = 2,
-  minTimeout = 1000,
-  maxTimeout = Math.max(DEFAULT_MAX_TIMEOUT, typeof minTimeout === 'number' ? minTimeout : 0),
-  randomize = false,
-}: RetryOptions): RetrySettings {
-  if (!(Number.isInteger(retries) && retries >= 0)) {
-    throw new RangeError(`retry.retries must be an integer >= 0, got ${String(retries)}`)
-  }
-  if (!(typeof factor === 'number' && factor >= 1 && Number.isFinite(factor))) {
-    throw new RangeError(`retry.factor must be a finite number >= 1, got ${String(factor)}`)
-  }
-  if (!(typeof minTimeout === 'number' && minTimeout >= 0 && Number.isFinite(minTimeout))) {
-    throw new RangeError(`retry.minTimeout must be a finite number of ms >= 0, got ${String(minTimeout)}`)
-  }
+function retrySettings(
+  {
+    retries = 3,
+    factor = 2,
+    minTimeout = 1000,
+    maxTimeout = Math.max(DEFAULT_MAX_TIMEOUT, typeof minTimeout === 'number' ? minTimeout : 0),
+    randomize = false,
+  }: RetryOptions,
+  option = 'retry',
+): RetrySettings {
+  checkNumber(`${option}.retries`, retries, { min: 0, integer: true })
+  checkNumber(`${option}.factor`, factor, { min: 1 })
+  checkNumber(`${option}.minTimeout`, minTimeout, { min: 0 })
+  // setTimeout's limit: a longer delay is silently set to 1 ms by Node.
   if (!(typeof maxTimeout === 'number' && maxTimeout >= minTimeout && maxTimeout <= 2 ** 31 - 1)) {
-    throw new RangeError(
-      `retry.maxTimeout must be a number of ms from minTimeout (${minTimeout}) to 2147483647, got ${String(maxTimeout)}`,
+    invalidOption(
+      `${option}.maxTimeout`,
+      `a number of ms from ${option}.minTimeout (${minTimeout}) to 2147483647`,
+      maxTimeout,
     )
   }
-  if (typeof randomize !== 'boolean')
-    throw new TypeError(`retry.randomize must be true or false, got ${typeof randomize}`)
+  checkBoolean(`${option}.randomize`, randomize)
   return { retries, factor, minTimeout, maxTimeout, randomize }
 }
 
 /**
- * Checks `options` as {@link tracedRetry} would, throwing the same `TypeError`/`RangeError`; for
- * clients that take retry options at setup and want bad ones to fail there.
+ * Checks `options` as {@link tracedRetry} would, throwing the same `ConfigError` (a TypeError); for
+ * clients that take retry options at setup and want bad ones to fail there. `option` is where the
+ * options sit, as the user wrote it (`traceFetch.retry`), and names them in the message.
  */
-export function validateRetryOptions(options: RetryOptions): void {
-  retrySettings(options)
+export function validateRetryOptions(options: RetryOptions, option = 'retry'): void {
+  retrySettings(options, option)
   for (const hook of ['shouldRetry', 'onFailedAttempt', 'retryDelay'] as const) {
-    if (options[hook] !== undefined && typeof options[hook] !== 'function') {
-      throw new TypeError(`retry.${hook} must be a function, got ${typeof options[hook]}`)
-    }
+    if (options[hook] !== undefined) checkFunction(`${option}.${hook}`, options[hook], HOOK_SIGNATURES[hook])
   }
   if (options.signal !== undefined && typeof options.signal?.addEventListener !== 'function') {
-    throw new TypeError('retry.signal must be an AbortSignal')
+    invalidOption(`${option}.signal`, 'an AbortSignal', options.signal)
   }
 }
 
@@ -123,7 +128,7 @@ export async function tracedRetry<T>(
   fn: (attemptNumber: number) => T | PromiseLike<T>,
   options: RetryOptions = {},
 ): Promise<T> {
-  if (typeof fn !== 'function') throw new TypeError(`tracedRetry: fn must be a function, got ${typeof fn}`)
+  checkFunction('tracedRetry(fn)', fn, '(attemptNumber) => value or promise')
   validateRetryOptions(options)
   const settings = retrySettings(options)
   const { signal, shouldRetry, onFailedAttempt, retryDelay, name = 'retry' } = options

@@ -130,13 +130,13 @@ describe('createTraceweavePropagator', () => {
 
   it('rejects bad configuration at setup, naming the option and the valid values', () => {
     expect(() => createTraceweavePropagator({ propagators: ['b3' as 'baggage'] })).toThrow(
-      "propagation.propagators[0] must be 'tracecontext', 'baggage' or a TextMapPropagator, got \"b3\"",
+      "traceweave: `propagation.propagators[0]` must be 'tracecontext', 'baggage' or a TextMapPropagator (an object with inject(), extract() and fields()); got 'b3'",
     )
     expect(() => createTraceweavePropagator({ propagators: 'tracecontext' as unknown as [] })).toThrow(
-      TypeError,
+      "traceweave: `propagation.propagators` must be an array of 'tracecontext', 'baggage' or TextMapPropagators; got 'tracecontext'",
     )
     expect(() => createTraceweavePropagator({ trustIncoming: 0 as unknown as boolean })).toThrow(
-      /propagation.trustIncoming must be a boolean or a function/,
+      'traceweave: `propagation.trustIncoming` must be true, false or a function (carrier, getter) => boolean; got 0',
     )
   })
 })

@@ -8,6 +8,7 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api'
 import { reportFailure } from '../internal/guard'
+import { invalidOption } from '../internal/validate'
 import { BaggagePropagator } from './baggage'
 import { TraceContextPropagator } from './propagator'
 import {
@@ -100,8 +101,10 @@ export function createTraceweavePropagator({
 }: TraceweavePropagatorOptions = {}): TextMapPropagator {
   const policy = checkTrustIncoming(trustIncoming, 'propagation.trustIncoming')
   if (!Array.isArray(propagators)) {
-    throw new TypeError(
-      `propagation.propagators must be an array of 'tracecontext', 'baggage' or TextMapPropagator`,
+    invalidOption(
+      'propagation.propagators',
+      "an array of 'tracecontext', 'baggage' or TextMapPropagators",
+      propagators,
     )
   }
   const resolved = propagators.map((entry, index): TextMapPropagator => {
@@ -116,8 +119,10 @@ export function createTraceweavePropagator({
     ) {
       return entry
     }
-    throw new TypeError(
-      `propagation.propagators[${index}] must be 'tracecontext', 'baggage' or a TextMapPropagator, got ${typeof entry === 'string' ? JSON.stringify(entry) : typeof entry}`,
+    return invalidOption(
+      `propagation.propagators[${index}]`,
+      "'tracecontext', 'baggage' or a TextMapPropagator (an object with inject(), extract() and fields())",
+      entry,
     )
   })
   return new TraceweavePropagator(resolved, policy)

@@ -173,22 +173,35 @@ describe('compilePropagateTo(): allowlists', () => {
 
 describe('compilePropagateTo(): bad configuration fails at setup', () => {
   it.each([
-    [['https://api.example.com/v1'], /not an origin/],
-    [['https://*.example.com'], /not an origin/],
-    [['https://user:pw@api.example.com'], /not an origin/],
-    [['api.example.com/path'], /not a host/],
-    [[''], /not a host/],
-    [['host:99999'], /not a host/],
-    [['exa mple.com'], /not a host/],
-    [[42], /entries must be strings, RegExps or functions, got number/],
-    [[null], /got null/],
-    ['example.com', /must be '\*', a function or an array, got 'example.com'/],
-    [{}, /got object/],
-  ])('%p throws a TypeError naming the option', (value, message) => {
+    [
+      ['https://api.example.com/v1'],
+      /must list origins as .*; got 'https:\/\/api.example.com\/v1' in the list$/,
+    ],
+    [['https://*.example.com'], /must list origins as /],
+    // Credentials in an origin are never printed back.
+    [
+      ['https://user:pw@api.example.com'],
+      /must list origins as .*; got an origin with credentials in the list$/,
+    ],
+    [
+      ['api.example.com/path'],
+      /must list hosts as host\[:port\] or '\*.' \+ domain, or origins; got 'api.example.com\/path'/,
+    ],
+    [[''], /must list hosts as /],
+    [['host:99999'], /must list hosts as /],
+    [['exa mple.com'], /must list hosts as /],
+    [
+      [42],
+      /must be '\*', a predicate \(url: URL\) => boolean, or an array of origins .*; got 42 in the list$/,
+    ],
+    [[null], /; got null in the list$/],
+    ['example.com', /must be '\*', a predicate .*; got 'example.com'$/],
+    [{}, /; got an object with no keys$/],
+  ])('%p throws a ConfigError naming the option and its valid values', (value, message) => {
     expect(() => compilePropagateTo(value as PropagateTo)).toThrow(TypeError)
     expect(() => compilePropagateTo(value as PropagateTo)).toThrow(message)
     expect(() => compilePropagateTo(value as PropagateTo, 'client.propagateTo')).toThrow(
-      /^client\.propagateTo/,
+      /^traceweave: `client\.propagateTo` must /,
     )
   })
 })

@@ -1,5 +1,6 @@
 import { logger } from '../internal/diag'
 import { reportFailure } from '../internal/guard'
+import { configError, describeValue, invalidOption } from '../internal/validate'
 
 /**
  * One allowed destination: an origin (`https://api.example.com:8443`: scheme, host and port must all
@@ -27,7 +28,7 @@ export type PropagateToMatcher = (url: URL) => boolean
 export const MAX_REPORTED_HOSTS = 1000
 
 const VALID_VALUES =
-  "valid values are '*', a predicate (url: URL) => boolean, or an array of origins " +
+  "'*', a predicate (url: URL) => boolean, or an array of origins " +
   "('https://api.example.com:8443'), hosts ('orders.example.com', '*.example.com', 'localhost:3000'), " +
   'RegExps and predicates'
 
@@ -152,9 +153,7 @@ function compileTest(propagateTo: PropagateTo | undefined, optionName: string): 
   if (propagateTo === '*') return allowAll
   if (typeof propagateTo === 'function') return propagateTo
   if (!Array.isArray(propagateTo)) {
-    throw new TypeError(
-      `${optionName} must be '*', a function or an array, got ${describe(propagateTo)}; ${VALID_VALUES}`,
-    )
+    invalidOption(optionName, VALID_VALUES, propagateTo)
   }
   const hosts = new Set<string>() // `host` or `host:port`
   const suffixes: string[] = [] // `.example.com` (port-free) ...
@@ -175,9 +174,7 @@ function compileTest(propagateTo: PropagateTo | undefined, optionName: string): 
         suffixPorts.push(port)
       } else hosts.add(port === undefined ? host : `${host}:${port}`)
     } else {
-      throw new TypeError(
-        `${optionName} entries must be strings, RegExps or functions, got ${describe(entry)}; ${VALID_VALUES}`,
-      )
+      configError(optionName, `be ${VALID_VALUES}`, `${describeValue(entry)} in the list`)
     }
   }
   return function matchesPropagateTo(url: URL): boolean {
@@ -215,8 +212,13 @@ function parseOrigin(entry: string, optionName: string): string {
     url.pathname !== '/' ||
     entry.includes('*')
   ) {
-    throw new TypeError(
-      `${optionName}: '${entry}' is not an origin (scheme://host[:port], no path, query or wildcard); ${VALID_VALUES}`,
+    configError(
+      optionName,
+      'list origins as scheme://host[:port], without credentials, path, query or wildcard',
+      // An origin's credentials are secrets: never printed back.
+      url !== undefined && (url.username !== '' || url.password !== '')
+        ? 'an origin with credentials in the list'
+        : `${describeValue(entry)} in the list`,
     )
   }
   return url.origin
@@ -226,7 +228,11 @@ function parseHost(entry: string, optionName: string): { wildcard: boolean; host
   const match = HOST_PATTERN.exec(entry)
   const port = match?.[3]
   if (match === null || (port !== undefined && Number(port) > 65535)) {
-    throw new TypeError(`${optionName}: '${entry}' is not a host, '*.' + domain or origin; ${VALID_VALUES}`)
+    configError(
+      optionName,
+      "list hosts as host[:port] or '*.' + domain, or origins",
+      `${describeValue(entry)} in the list`,
+    )
   }
   // Let the URL parser normalize the host (case, IDN to punycode, IPv4 and IPv6 forms) the same way
   // it normalizes the URLs the matcher will see.
@@ -253,12 +259,6 @@ function withoutCredentials(url: URL): string {
   copy.username = ''
   copy.password = ''
   return copy.href
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'string') return `'${value}'`
-  return typeof value
 }
 
 const compiledOptions = new WeakMap<object, PropagateToMatcher>()

@@ -340,10 +340,10 @@ describe('TraceContextPropagator trust policy', () => {
 
   it('rejects bad options at setup with the option name', () => {
     expect(() => new TraceContextPropagator({ trustIncoming: 'yes' as unknown as boolean })).toThrow(
-      /trustIncoming must be a boolean or a function/,
+      "traceweave: `trustIncoming` must be true, false or a function (carrier, getter) => boolean; got 'yes'",
     )
     expect(() => new TraceContextPropagator({ assumeRandomTraceIds: 1 as unknown as boolean })).toThrow(
-      /assumeRandomTraceIds must be true or false/,
+      'traceweave: `assumeRandomTraceIds` must be true or false; got 1',
     )
   })
 

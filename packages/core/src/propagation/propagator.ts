@@ -8,6 +8,7 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api'
 import { failOpen } from '../internal/guard'
+import { checkBoolean } from '../internal/validate'
 import { isTracingSuppressed } from '../internal/suppress'
 import { getRequestState } from '../correlation/request-state'
 import { isTraceIdRandom, setTraceRandomness } from './random-flag'
@@ -74,10 +75,7 @@ export class TraceContextPropagator implements TextMapPropagator {
 
   constructor({ trustIncoming, assumeRandomTraceIds = true }: TraceContextPropagatorOptions = {}) {
     this.trustIncoming = checkTrustIncoming(trustIncoming, 'trustIncoming')
-    if (typeof assumeRandomTraceIds !== 'boolean') {
-      throw new TypeError(`assumeRandomTraceIds must be true or false, got ${typeof assumeRandomTraceIds}`)
-    }
-    this.assumeRandomTraceIds = assumeRandomTraceIds
+    this.assumeRandomTraceIds = checkBoolean('assumeRandomTraceIds', assumeRandomTraceIds)
   }
 
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {

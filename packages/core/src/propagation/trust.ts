@@ -1,5 +1,6 @@
 import { createContextKey, type Context, type SpanContext, type TextMapGetter } from '@opentelemetry/api'
 import { reportFailure } from '../internal/guard'
+import { invalidOption } from '../internal/validate'
 import { KNOWN_TRACE_FLAGS } from './trace-flags'
 
 /**
@@ -55,11 +56,9 @@ export function isIncomingTrusted<Carrier>(
   }
 }
 
-/** Checks a `trustIncoming` option at setup; throws a TypeError naming the option otherwise. */
+/** Checks a `trustIncoming` option at setup; throws a `ConfigError` naming the option otherwise. */
 export function checkTrustIncoming(value: unknown, optionName: string): TrustIncoming {
   if (value === undefined) return true
   if (typeof value === 'boolean' || typeof value === 'function') return value as TrustIncoming
-  throw new TypeError(
-    `${optionName} must be a boolean or a function (carrier, getter) => boolean, got ${typeof value}`,
-  )
+  return invalidOption(optionName, 'true, false or a function (carrier, getter) => boolean', value)
 }
