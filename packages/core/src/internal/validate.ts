@@ -1,7 +1,8 @@
 import type { AttributeValue } from '@opentelemetry/api'
 
 /**
- * The one validation kit of traceweave's options (`setupTracing()`, `traceweave()`, sampling). Every
+ * The one validation kit of traceweave's options (`setupTracing()`, `traceweave()`, sampling, the
+ * traced clients, `tracedRetry()`, the propagator). Every
  * bad setting throws a {@link ConfigError} whose message has one form:
  *
  *     traceweave: `<option>` must <rule>; got <value>
@@ -37,7 +38,7 @@ export function invalidOption(option: string, mustBe: string, value: unknown): n
 }
 
 /**
- * Throws a {@link ConfigError} whose rule is not "be ..." (e.g. `not be set with requestId: false`)
+ * Throws a {@link ConfigError} whose rule is not "be ..." (e.g. `have only the keys url, headers`)
  * or whose got-text is not the value itself (a secret key is described by its length only).
  */
 export function configError(option: string, rule: string, got: string): never {
@@ -54,8 +55,8 @@ export const MAX_DESCRIBED_LENGTH = 160
  * A short, safe rendering of a bad value for an error message: strings are escaped (no control or
  * non-ASCII character reaches a terminal or log raw) and cut at 40 characters, objects show at most
  * five key names and never their values, functions and symbols only their kind; at most 160
- * characters in all. Never throws (a Proxy's
- * `ownKeys` trap may), and never calls a getter or `toString` of the user's value.
+ * characters in all. Never throws (a Proxy's `ownKeys` trap may), and never calls a getter or
+ * `toString` of the user's value.
  */
 export function describeValue(value: unknown): string {
   try {
