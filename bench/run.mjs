@@ -5,7 +5,7 @@
 //
 //   node bench/run.mjs [--node=26,24,20|current] [--rounds=5] [--requests=10000] [--warmup=2000]
 //                      [--concurrency=16] [--only=express|koa] [--variants=all|core|a,b,...]
-//                      [--quick] [--no-write] [--write]
+//                      [--burst=100] [--no-pin] [--quick] [--no-write] [--write]
 //   --quick: a smoke run (1 round of a few hundred requests, short micro-benchmarks, current Node,
 //            nothing written unless --write): checks that everything starts and prints a table.
 //   node bench/run.mjs --report=bench/results-raw.json: rebuilds RESULTS.md from a run's saved figures.
@@ -52,6 +52,22 @@ const VARIANTS = [
     overTraceweave: true,
     about:
       "traceweave with outcome rules (`decide: 'deferred'`, `status` / `minDurationMs` rules matching nothing, `traceResponse: true`)",
+  },
+  // Default features switched off one at a time: what each costs on the real server (traceweave minus it).
+  {
+    id: 'no-request-id',
+    withoutFeature: 'the request ID (`requestId: false`)',
+    about: 'traceweave, `requestId: false`',
+  },
+  {
+    id: 'no-session',
+    withoutFeature: 'session counting (`session: false`)',
+    about: 'traceweave, `session: false`',
+  },
+  {
+    id: 'no-correlation',
+    withoutFeature: 'request ID and session together',
+    about: 'traceweave, `requestId: false, session: false`',
   },
 ]
 const SESSIONS = 64
@@ -168,19 +184,25 @@ async function benchmark(execPath, opts, receiver) {
     const starting = []
     for (const framework of frameworks)
       for (const variant of variants)
-        starting.push(startServer(execPath, framework, variant, [], otlpEnv(receiver)))
+        starting.push(startServer(execPath, framework, variant, [], otlpEnv(receiver, framework, variant)))
     servers.push(...(await Promise.all(starting)))
+    if (opts.pin) pinProcesses(servers)
     for (let round = 0; round < opts.rounds; round++) {
-      // Round-robin, starting one further each round, so drift and position effects spread evenly.
-      for (let i = 0; i < servers.length; i++) {
-        const server = servers[(i + round) % servers.length]
-        const result = await measure(server, opts, receiver)
-        server.rounds[round] = result
-        process.stdout.write(
-          `  ${nodeVersion} round ${round + 1}/${opts.rounds} ${server.framework.id}/${server.variant.id}`.padEnd(
-            50,
-          ) + `${result.cpuPerRequest.toFixed(1)} µs/req  ${Math.round(result.requestsPerSecond)} req/s\n`,
-        )
+      for (const framework of frameworks) {
+        // A framework's variants are measured together: the load goes to each in turn, in bursts, so
+        // every variant runs under the same machine conditions and drift cancels out of the ratios.
+        const group = servers.filter((s) => s.framework === framework)
+        // The order rotates each round, so no variant always follows the same one.
+        const order = group.map((_, i) => group[(i + round) % group.length])
+        const results = await measureGroup(order, opts, receiver)
+        order.forEach((server, i) => {
+          server.rounds[round] = results[i]
+          process.stdout.write(
+            `  ${nodeVersion} round ${round + 1}/${opts.rounds} ${server.framework.id}/${server.variant.id}`.padEnd(
+              50,
+            ) + `${results[i].cpuPerRequest.toFixed(1)} µs/req\n`,
+          )
+        })
       }
     }
   } finally {
@@ -188,6 +210,29 @@ async function benchmark(execPath, opts, receiver) {
   }
   const raw = servers.map((s) => ({ framework: s.framework.id, variant: s.variant.id, rounds: s.rounds }))
   return { nodeVersion, raw, ...summarize(frameworks, variants, servers, opts) }
+}
+
+/**
+ * Two cores or more: every server on the last core, this process (the load generator and the OTLP
+ * receiver) on the first, so the server's CPU is not shared with the load it is measured under. Only
+ * one server is busy at a time (the others wait on their sockets).
+ */
+function pinProcesses(servers) {
+  const last = os.cpus().length - 1
+  for (const server of servers)
+    execFileSync('taskset', ['-a', '-p', '-c', String(last), String(server.child.pid)], { stdio: 'ignore' })
+  execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' })
+}
+
+/** Pinning needs `taskset` (util-linux) and two cores; without them the run is unpinned and says so. */
+function canPin() {
+  if (os.cpus().length < 2) return false
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
 }
 
 function startServer(execPath, framework, variant, execArgv = [], env = {}) {
@@ -206,7 +251,15 @@ function startServer(execPath, framework, variant, execArgv = [], env = {}) {
       if (message.type !== 'ready') return reject(new Error(`unexpected message ${JSON.stringify(message)}`))
       child.off('exit', onExit)
       const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
-      resolve({ framework, variant, child, port: message.port, agent, rounds: [] })
+      resolve({
+        framework,
+        variant,
+        child,
+        port: message.port,
+        agent,
+        otlpPath: otlpPath(framework, variant),
+        rounds: [],
+      })
     })
   })
 }
@@ -224,37 +277,50 @@ function request(child, message, expected) {
   })
 }
 
+/**
+ * One round of a group of servers measured together: a warm-up, then `opts.requests` requests to each,
+ * sent in bursts of `opts.burst` to one server after another (a burst keeps the server's caches warm;
+ * alternating keeps all of them under the same conditions). Each server reads its own CPU time.
+ */
+async function measureGroup(group, opts, receiver) {
+  await loadGroup(group, opts.warmup, opts)
+  await Promise.all(group.map((server) => request(server.child, { type: 'start' }, 'started')))
+  const receivedBefore = group.map((server) => receiver?.spansBy.get(server.otlpPath) ?? 0)
+  await loadGroup(group, opts.requests, opts)
+  const stops = await Promise.all(group.map((server) => request(server.child, { type: 'stop' }, 'stopped')))
+  return group.map((server, i) => {
+    const stats = stops[i]
+    if (stats.requests !== opts.requests) {
+      throw new Error(
+        `${server.framework.id}/${server.variant.id}: server counted ${stats.requests} of ${opts.requests}`,
+      )
+    }
+    const spans = stats.spans ?? (receiver?.spansBy.get(server.otlpPath) ?? 0) - receivedBefore[i]
+    return {
+      cpuPerRequest: (stats.userMicros + stats.systemMicros) / stats.requests,
+      userPerRequest: stats.userMicros / stats.requests,
+      systemPerRequest: stats.systemMicros / stats.requests,
+      spansPerRequest: spans / stats.requests,
+      droppedSpans: stats.droppedSpans,
+      rssBytes: stats.rssBytes,
+    }
+  })
+}
+
+/** One server alone (the profiler's run). */
 async function measure(server, opts, receiver) {
-  await load(server, opts.warmup, opts.concurrency)
-  await request(server.child, { type: 'start' }, 'started')
-  const receivedBefore = receiver?.spans ?? 0
-  const t0 = process.hrtime.bigint()
-  await load(server, opts.requests, opts.concurrency)
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
-  const stats = await request(server.child, { type: 'stop' }, 'stopped')
-  if (stats.requests !== opts.requests) {
-    throw new Error(
-      `${server.framework.id}/${server.variant.id}: server counted ${stats.requests} of ${opts.requests}`,
-    )
-  }
-  const spans = stats.spans ?? (receiver?.spans ?? 0) - receivedBefore
-  return {
-    cpuPerRequest: (stats.userMicros + stats.systemMicros) / stats.requests,
-    userPerRequest: stats.userMicros / stats.requests,
-    systemPerRequest: stats.systemMicros / stats.requests,
-    requestsPerSecond: opts.requests / seconds,
-    spansPerRequest: spans / stats.requests,
-    droppedSpans: stats.droppedSpans,
-    rssBytes: stats.rssBytes,
-  }
+  const [result] = await measureGroup([server], opts, receiver)
+  return result
 }
 
 // The load generator: `concurrency` loops over keep-alive sockets, each waiting for its response
-// before sending the next, until `total` responses arrived. Every response must be a 200.
-function load(server, total, concurrency) {
+// before sending the next, until `perServer` responses per server arrived. Request n goes to server
+// floor(n / burst) mod group size. Every response must be a 200.
+function loadGroup(group, perServer, opts) {
+  const total = perServer * group.length
+  const burst = Math.min(opts.burst, perServer)
   let sent = 0
   let inFlight = 0
-  const unsampled = server.variant.unsampled === true
   return new Promise((resolve, reject) => {
     let failed = false
     const fail = (error) => {
@@ -270,8 +336,9 @@ function load(server, total, concurrency) {
       }
       const n = sent++
       inFlight++
+      const server = group[Math.floor(n / burst) % group.length]
       const headers = { 'x-session-id': `bench-session-${n % SESSIONS}`, 'user-agent': 'traceweave-bench' }
-      if (unsampled) headers.traceparent = UNSAMPLED_PARENTS[n & 1023]
+      if (server.variant.unsampled === true) headers.traceparent = UNSAMPLED_PARENTS[n & 1023]
       const req = http.request(
         { host: '127.0.0.1', port: server.port, path: `/users/${n % 1000}`, agent: server.agent, headers },
         (res) => {
@@ -288,7 +355,7 @@ function load(server, total, concurrency) {
       req.on('error', fail)
       req.end()
     }
-    for (let i = 0; i < Math.min(concurrency, total); i++) next()
+    for (let i = 0; i < Math.min(opts.concurrency, total); i++) next()
   })
 }
 
@@ -298,21 +365,24 @@ function load(server, total, concurrency) {
  * CPU is not the server's.
  */
 function startOtlpReceiver() {
-  const receiver = { spans: 0, url: '', server: undefined }
+  // Spans counted per URL path: each -otlp server exports to its own path, as servers run together.
+  const receiver = { spansBy: new Map(), url: '', server: undefined }
   const SPAN_ID = Buffer.from('"spanId"')
   receiver.server = http.createServer((req, res) => {
     const chunks = []
     req.on('data', (chunk) => chunks.push(chunk))
     req.on('end', () => {
       const body = Buffer.concat(chunks)
-      for (let at = body.indexOf(SPAN_ID); at !== -1; at = body.indexOf(SPAN_ID, at + 1)) receiver.spans++
+      let spans = 0
+      for (let at = body.indexOf(SPAN_ID); at !== -1; at = body.indexOf(SPAN_ID, at + 1)) spans++
+      receiver.spansBy.set(req.url, (receiver.spansBy.get(req.url) ?? 0) + spans)
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('{}')
     })
   })
   return new Promise((resolve) => {
     receiver.server.listen(0, '127.0.0.1', () => {
-      receiver.url = `http://127.0.0.1:${receiver.server.address().port}/v1/traces`
+      receiver.url = `http://127.0.0.1:${receiver.server.address().port}`
       resolve(receiver)
     })
   })
@@ -323,8 +393,16 @@ function startOtlpReceiver() {
  * exporter-trace-otlp-http sends JSON; traceweave defaults to protobuf, so it is told to send JSON
  * too): the same wire format, so the row compares the instrumentation, not the encodings.
  */
-function otlpEnv(receiver) {
-  return { BENCH_OTLP_URL: receiver.url, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }
+function otlpEnv(receiver, framework, variant) {
+  return {
+    BENCH_OTLP_URL: `${receiver.url}${otlpPath(framework, variant)}`,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+  }
+}
+
+/** Each server's own path on the receiver, so its spans are counted apart from the others'. */
+function otlpPath(framework, variant) {
+  return `/${framework.id}/${variant.id}/v1/traces`
 }
 
 /** Micro-benchmarks and memory (bench/micro.mjs), in a child process on the Node under test. */
@@ -369,7 +447,9 @@ function summarize(frameworks, variants, servers, opts) {
     const cpu = (id, round) => of(id)?.rounds[round]?.cpuPerRequest ?? NaN
     const rounds = [...Array(opts.rounds).keys()]
     const medianOf = (id, subset) => median(subset.map((r) => cpu(id, r)).filter(Number.isFinite))
-    const over = (id, subset) => medianOf(id, subset) - medianOf('bare', subset)
+    // Paired: each round's figure against bare's of the same round (measured together), then the median.
+    const over = (id, subset) =>
+      median(subset.map((r) => cpu(id, r) - cpu('bare', r)).filter(Number.isFinite))
     const estimate = (fn) => ({
       central: fn(rounds),
       leftOut: rounds.length > 2 ? rounds.map((left) => fn(rounds.filter((r) => r !== left))) : [],
@@ -380,7 +460,9 @@ function summarize(frameworks, variants, servers, opts) {
       const otelId = variant.otel ?? 'otel-auto'
       const toLean = estimate((subset) => over(id, subset) / over('lean', subset))
       const toOtel = estimate((subset) => over(id, subset) / over(otelId, subset))
-      const toBare = estimate((subset) => medianOf(id, subset) / medianOf('bare', subset))
+      const toBare = estimate((subset) =>
+        median(subset.map((r) => cpu(id, r) / cpu('bare', r)).filter(Number.isFinite)),
+      )
       const overBare = estimate((subset) => over(id, subset))
       const isBare = id === 'bare'
       figures[`${framework.id}/${id}`] = { toLean: toLean.central }
@@ -394,8 +476,15 @@ function summarize(frameworks, variants, servers, opts) {
         medianOf(id, rounds).toFixed(1),
         median(server.rounds.map((r) => r.spansPerRequest)).toFixed(2),
       ])
+      if (variant.withoutFeature && of('traceweave') !== undefined) {
+        const saved = median(rounds.map((r) => cpu('traceweave', r) - cpu(id, r)).filter(Number.isFinite))
+        verdicts.push(
+          `${framework.label}: ${variant.withoutFeature} costs ${saved >= 0 ? '+' : ''}${saved.toFixed(1)} µs/req ` +
+            `(traceweave minus the same server without it)`,
+        )
+      }
       if (variant.overTraceweave && of('traceweave') !== undefined) {
-        const extra = medianOf(id, rounds) - medianOf('traceweave', rounds)
+        const extra = median(rounds.map((r) => cpu(id, r) - cpu('traceweave', r)).filter(Number.isFinite))
         verdicts.push(
           `${framework.label}: ${variant.about} costs ${extra >= 0 ? '+' : ''}${extra.toFixed(1)} µs/req over traceweave without it`,
         )
@@ -508,7 +597,13 @@ function buildReport(runs, opts, { elapsedMs, loadBefore, loadAfter }, date = ne
     '- The server reads `process.cpuUsage()` (user + system, all threads: GC and the batch processor included)',
     '  when the parent says "start" and "stop" over IPC, after each warm-up; every response must be a 200 and',
     '  the server must have served exactly the measured count. "spans/req" checks each variant traced.',
-    '- Rounds are interleaved round-robin across all variants, starting one further each round.',
+    `- A framework's variants are measured together: each round sends every server its requests in bursts of ${opts.burst},`,
+    '  one server after another, so all run under the same machine conditions (this machine drifts up to 3x',
+    "  within minutes); the server order rotates each round. Ratios pair each server's figure with bare's",
+    "  and lean's of the same round.",
+    opts.pin
+      ? `- Pinned (\`taskset\`): every server on core ${os.cpus().length - 1}, the load generator on core 0 (\`--no-pin\` to turn off).`
+      : '- Not pinned (no `taskset`, one core, or `--no-pin`): servers and the load generator share the cores.',
     '- `traceweave` is `setupTracing({ exporter, sampling })` from @traceweave/node plus `app.use(traceweave())`',
     '  with defaults (request IDs echoed, session counting, correlation processor, duration metric through the',
     '  API). `lean` is a hand-written middleware: one SERVER span via the OpenTelemetry API, W3C extract, 4',
@@ -559,7 +654,7 @@ async function profile(opts) {
     framework,
     variant,
     ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${dir}`],
-    otlpEnv(receiver),
+    otlpEnv(receiver, framework, variant),
   )
   try {
     const result = await measure(server, opts, receiver)
@@ -642,9 +737,11 @@ function parseArgs(args) {
     requests: 10_000,
     warmup: 2_000,
     concurrency: 16,
+    burst: 100,
     only: undefined,
     variants: VARIANTS.map((v) => v.id),
     quick: false,
+    pin: undefined,
     keep: false,
     rejoin: false,
     report: undefined,
@@ -659,6 +756,8 @@ function parseArgs(args) {
     if (key === 'no-write') result.write = false
     else if (key === 'write') result.write = true
     else if (key === 'quick') result.quick = true
+    else if (key === 'pin') result.pin = true
+    else if (key === 'no-pin') result.pin = false
     else if (key === 'keep') result.keep = true
     else if (key === 'rejoin') result.rejoin = true
     else if (key === 'only' || key === 'profile' || key === 'report') result[key] = value
@@ -680,6 +779,7 @@ function parseArgs(args) {
     if (!given.has('warmup')) result.warmup = 20
   }
   result.write ??= !result.quick
+  result.pin ??= canPin()
   if (result.profile && !given.has('requests')) result.requests = 200_000
   if (result.only !== undefined && !FRAMEWORKS.some((f) => f.id === result.only)) {
     console.error(`bench: --only must be one of ${FRAMEWORKS.map((f) => f.id).join(', ')}`)

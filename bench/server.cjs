@@ -46,6 +46,14 @@ const SERVERS = {
     middleware: { traceResponse: true },
   },
 }
+// Default features switched off, one at a time, to price each on the real server.
+SERVERS['no-request-id'] = { kind: 'traceweave', sampling: { ratio: 1 }, middleware: { requestId: false } }
+SERVERS['no-session'] = { kind: 'traceweave', sampling: { ratio: 1 }, middleware: { session: false } }
+SERVERS['no-correlation'] = {
+  kind: 'traceweave',
+  sampling: { ratio: 1 },
+  middleware: { requestId: false, session: false },
+}
 const config = SERVERS[variant]
 if (!FRAMEWORKS.includes(framework) || config === undefined) {
   console.error(`usage: node bench/server.cjs <${FRAMEWORKS.join('|')}> <${Object.keys(SERVERS).join('|')}>`)

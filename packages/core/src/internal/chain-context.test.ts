@@ -1,5 +1,5 @@
 import { createContextKey, ROOT_CONTEXT, trace, INVALID_SPAN_CONTEXT } from '@opentelemetry/api'
-import { ChainContext } from './chain-context'
+import { ChainContext, chainOver } from './chain-context'
 
 const A = createContextKey('a')
 const B = createContextKey('b')
@@ -26,5 +26,18 @@ describe('ChainContext', () => {
     expect(trace.getSpan(ctx)).toBe(span)
     expect(trace.getSpan(trace.deleteSpan(ctx))).toBeUndefined()
     expect(ctx.getValue(A)).toBe(1)
+  })
+
+  test('chainOver(parent) reads as the parent, and what is set on it leaves the parent unchanged', () => {
+    const parent = ROOT_CONTEXT.setValue(A, 1)
+    const root = chainOver(parent)
+    expect(root.getValue(A)).toBe(1)
+    expect(root.getValue(B)).toBeUndefined()
+    const span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+    const withSpan = trace.setSpan(root, span)
+    expect(withSpan).toBeInstanceOf(ChainContext)
+    expect(trace.getSpan(withSpan)).toBe(span)
+    expect(trace.getSpan(root)).toBeUndefined()
+    expect(trace.getSpan(parent)).toBeUndefined()
   })
 })

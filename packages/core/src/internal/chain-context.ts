@@ -1,6 +1,7 @@
 import type { Context } from '@opentelemetry/api'
 
 const DELETED = Symbol('traceweave.deleted')
+const NO_KEY = Symbol('traceweave.chainRoot')
 
 /**
  * An OpenTelemetry `Context` that adds one value to a parent context by linking to it, where the API's
@@ -34,4 +35,12 @@ export class ChainContext implements Context {
   deleteValue(key: symbol): Context {
     return new ChainContext(this, key, DELETED)
   }
+}
+
+/**
+ * The root context as a chain: values set on it (by a propagator's `extract`, say) link instead of
+ * copying the root's Map; it reads exactly as `ROOT_CONTEXT` does.
+ */
+export function chainOver(parent: Context): Context {
+  return new ChainContext(parent, NO_KEY, undefined)
 }

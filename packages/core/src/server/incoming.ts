@@ -7,6 +7,7 @@ import {
 } from '@opentelemetry/api'
 import type { IncomingHttpHeaders } from 'node:http'
 import { withoutCorrelationBaggage } from '../correlation/propagated'
+import { chainOver } from '../internal/chain-context'
 import { extractContext } from '../propagation/carrier'
 import { getUntrustedParent } from '../propagation/trust'
 
@@ -26,6 +27,10 @@ const NODE_HEADERS_GETTER: TextMapGetter<IncomingHttpHeaders> = {
   get: (headers, name) => headers[name],
 }
 
+// What a propagator extracts into: the root, as a chain, so the span context and the random flag it
+// sets on a traced request link rather than copy a Map each (two copies per request with a parent).
+const EXTRACT_ROOT = chainOver(ROOT_CONTEXT)
+
 /**
  * Applies the request-level trust policy to the incoming headers. Trusted: continue the caller's trace
  * (with its tracestate and baggage, as the registered propagator reads them). Not trusted: start a new
@@ -36,7 +41,7 @@ export function extractIncoming(headers: IncomingHttpHeaders, trusted: boolean):
     // Our correlation members reach the spans through the request record (when accepted), never the
     // context's baggage, from where any propagator would forward them to any destination.
     const extracted = withoutCorrelationBaggage(
-      propagation.extract(ROOT_CONTEXT, headers, NODE_HEADERS_GETTER),
+      propagation.extract(EXTRACT_ROOT, headers, NODE_HEADERS_GETTER),
       headers,
     )
     // Trusted by the middleware, but the registered propagator may still have refused the caller

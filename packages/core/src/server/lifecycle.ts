@@ -105,6 +105,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   private readonly resources: ServerResources
   /** `traceresponse` or the Server-Timing `trace` metric is sent. */
   private readonly reportsDecision: boolean
+  /** The `ignore` option names something (most apps: no), so a request need not hash its path. */
+  private readonly ignores: boolean
 
   constructor(
     private readonly options: ResolvedServerOptions<Request>,
@@ -116,6 +118,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     const echoed = options.requestId?.echo === true ? [options.requestId.header] : []
     this.exposeNames = options.traceResponse ? [...echoed, TRACERESPONSE_HEADER] : echoed
     this.reportsDecision = options.traceResponse || options.serverTiming
+    this.ignores =
+      options.ignorePaths.size > 0 || options.ignorePatterns.length > 0 || options.ignoreRequest !== undefined
     this.mount = watchMount(adapter.framework)
     registerMountWatch(this, this.mount)
   }
@@ -341,7 +345,8 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
     this.resources.start(serverRequest)
     // CorrelationSpanProcessor (registered by setupTracing) copied the correlation attributes onto the
     // span as it started, and tracked it; without it, do both here. Either way, once per span.
-    if (!isTrackedSpan(state, span)) {
+    // A span that does not record (a parent said no) takes no attributes: nothing to copy or track.
+    if (!isTrackedSpan(state, span) && (!ownsSpan || span.isRecording())) {
       if (ownsSpan) span.setAttributes(correlationAttributes)
       trackOpenSpan(state, span)
     }
@@ -376,6 +381,7 @@ class Lifecycle<Request> implements ServerLifecycle<Request> {
   }
 
   private isIgnored(path: string, request: Request): boolean {
+    if (!this.ignores) return false
     const { ignorePaths, ignorePatterns, ignoreRequest } = this.options
     if (ignorePaths.has(path)) return true
     for (const pattern of ignorePatterns) if (pattern.test(path)) return true
