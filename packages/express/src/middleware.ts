@@ -89,8 +89,18 @@ function expressStarted(serverRequest: ServerRequest<ExpressRequest>): void {
 // The app whose router tree follows itself; one slot, as one app per process is the common case.
 let followedApp: unknown
 
+// One slot: an app's compiled `trust proxy` function is the same on every request, so its policy
+// object is built once per change, not per request.
+let lastTrustFn: unknown
+let lastProxyTrust: ProxyTrust = TRUST_NONE
+
 function proxyTrustOf(req: ExpressRequest): ProxyTrust {
   // Express compiles its `trust proxy` setting to (address, hop) => boolean: the rule req.ip follows.
   const trust = req.app?.get?.('trust proxy fn')
-  return typeof trust === 'function' ? { trust } : TRUST_NONE
+  if (typeof trust !== 'function') return TRUST_NONE
+  if (trust !== lastTrustFn) {
+    lastTrustFn = trust
+    lastProxyTrust = { trust: trust as (address: string, hop: number) => boolean }
+  }
+  return lastProxyTrust
 }
