@@ -1,5 +1,4 @@
 import { isSpanContextValid, TraceFlags } from '@opentelemetry/api'
-import type { ServerResponse } from 'node:http'
 import { isTraceIdRandom } from '../propagation/random-flag'
 import { parseTraceParent } from '../propagation/traceparent'
 import { awaitsResponseHead, decideAtResponseHead } from '../sampling/deferred'
@@ -12,7 +11,6 @@ import type { ServerRequest } from './types'
  */
 
 const RANDOM_TRACE_ID_FLAG = 0x02
-const SERVER_TIMING_HEADER = 'server-timing'
 
 /**
  * Whether this request's decision is still open when the response starts and the head matters: outcome
@@ -55,18 +53,6 @@ export function traceResponseValue(
     callerRandomFlag(serverRequest, spanContext.traceId)
   const flags = (kept ? TraceFlags.SAMPLED : 0) | (random ? RANDOM_TRACE_ID_FLAG : 0)
   return `00-${spanContext.traceId}-${spanContext.spanId}-0${flags}`
-}
-
-/** Adds (or replaces) our `trace` metric in the response's `Server-Timing`, keeping the app's metrics. */
-export function setServerTimingTrace(res: ServerResponse, value: string): void {
-  const current = res.getHeader(SERVER_TIMING_HEADER)
-  const metric = `trace;desc=${value}`
-  const entries = (current === undefined ? [] : Array.isArray(current) ? current : [String(current)])
-    .flatMap((line) => line.split(','))
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '' && !/^trace\s*(;|$)/i.test(entry))
-  entries.push(metric)
-  res.setHeader(SERVER_TIMING_HEADER, entries.join(', '))
 }
 
 /**
