@@ -1,4 +1,6 @@
-// inventory (Express 5): stock levels. Every fifth lookup fails with 503, so the caller's retry shows.
+// inventory (Express 5): stock levels. Every fifth lookup fails with 503, so the caller's retry shows;
+// a retry (the same X-Request-Id, forwarded by the traced client) is never failed again, so every
+// checkout reaches payments and its trace spans all four services.
 // Resources are on here: the route plans a reorder (real CPU and a 4 MB buffer), and its spans show
 // what that cost (traceweave.process.* on the server span and on 'plan reorder').
 import { setupTracing } from '@traceweave/node'
@@ -12,9 +14,16 @@ setupTracing({ serviceName: 'inventory', exporter: 'otlp', resources: { sampleEv
 const app = express()
 app.use(traceweave({ resources: true }))
 let lookups = 0
+// Request IDs whose lookup failed once (bounded: cleared at 1,000, far more than the demo sends).
+const failedOnce = new Set()
 
 app.get('/items/:sku', async (req, res) => {
-  if (++lookups % 5 === 0) return res.status(503).json({ error: 'warming up, try again' })
+  const requestId = req.get('x-request-id') ?? ''
+  if (++lookups % 5 === 0 && !failedOnce.has(requestId)) {
+    if (failedOnce.size >= 1000) failedOnce.clear()
+    failedOnce.add(requestId)
+    return res.status(503).json({ error: 'warming up, try again' })
+  }
   const stock = await trace('db.query stock', async () => {
     await new Promise((resolve) => setTimeout(resolve, 3))
     return 7
