@@ -1,5 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders } from 'node:http'
 import { getEventListeners } from 'node:events'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -22,6 +21,7 @@ import {
 import axios, { AxiosError } from 'axios'
 import { traceAxios, traceFetch } from '@traceweave/client'
 import { linkCount } from '../packages/client/src/shared/signals'
+import { listen } from './support/servers'
 import { startTestTracing, type TestTracing } from './support/tracing'
 
 // retry.signal and redirects, for every client: fetch, axios with its fetch adapter, axios with node's
@@ -58,21 +58,14 @@ async function host(
   answer: (path: string, res: import('node:http').ServerResponse) => void,
 ): Promise<Host> {
   const requests: Host['requests'] = []
-  const server: Server = createServer((req, res) => {
-    requests.push({ path: req.url ?? '/', headers: { ...req.headers } })
-    answer(req.url ?? '/', res)
-  })
-  await new Promise<void>((resolve) => server.listen(0, address, resolve))
-  const { port } = server.address() as AddressInfo
-  const started = {
-    url: `http://${address}:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  const { url, close } = await listen(
+    (req, res) => {
+      requests.push({ path: req.url ?? '/', headers: { ...req.headers } })
+      answer(req.url ?? '/', res)
+    },
+    { host: address },
+  )
+  const started = { url, requests, close }
   hosts.push(started)
   return started
 }

@@ -2,11 +2,11 @@
 import { createTraceweavePropagator, setTracingDisabled } from '@traceweave/core'
 import { traceFetch } from '@traceweave/client'
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders } from 'node:http'
+import { listen, type ListeningServer } from './support/servers'
 import { startTestTracing, type TestTracing } from './support/tracing'
 
-let server: Server
+let server: ListeningServer
 let url: string
 let received: IncomingHttpHeaders | undefined
 let tracing: TestTracing
@@ -14,17 +14,15 @@ let tracing: TestTracing
 beforeAll(async () => {
   tracing = startTestTracing()
   propagation.setGlobalPropagator(createTraceweavePropagator())
-  server = createServer((req, res) => {
+  server = await listen((req, res) => {
     received = req.headers
     res.end('ok')
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+  url = `${server.url}/`
 })
 afterAll(async () => {
   setTracingDisabled(undefined)
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
+  await server.close()
   await tracing.shutdown()
 })
 

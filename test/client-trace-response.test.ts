@@ -11,13 +11,12 @@ import { traceAxios, traceFetch } from '@traceweave/client'
 import { getSamplingStats, resetSamplingStats } from '@traceweave/core'
 import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
 import axios from 'axios'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { listen, type ListeningServer } from './support/servers'
 import { ServiceSet, startExpress, type RunningService } from './support/services'
 
 let tracing: MemoryTracingHandle
 const services = new ServiceSet()
-let callee: Server
+let callee: ListeningServer
 let calleePort: number
 /** The trace ID of the last traceparent the callee saw: it answers for that trace. */
 let lastTraceId = ''
@@ -36,7 +35,7 @@ beforeAll(async () => {
       ],
     },
   })
-  callee = createServer((req, res) => {
+  callee = await listen((req, res) => {
     const incoming = /^00-([0-9a-f]{32})-/.exec(String(req.headers.traceparent ?? ''))
     if (incoming !== null) lastTraceId = incoming[1]!
     attempts++
@@ -62,8 +61,7 @@ beforeAll(async () => {
     if (path === '/late') return void setTimeout(() => answer(200, '01'), 150)
     answer(404, '00')
   })
-  await new Promise<void>((done) => callee.listen(0, '127.0.0.1', done))
-  calleePort = (callee.address() as AddressInfo).port
+  calleePort = callee.port
 })
 beforeEach(() => {
   tracing.memory.reset()
@@ -72,8 +70,7 @@ beforeEach(() => {
 })
 afterEach(() => services.closeAll())
 afterAll(async () => {
-  callee.closeAllConnections()
-  await new Promise((done) => callee.close(done))
+  await callee.close()
   await tracing.shutdown()
 })
 

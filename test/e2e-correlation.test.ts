@@ -20,7 +20,7 @@ import {
   CLIENT,
   SERVER,
   ServiceSet,
-  listen,
+  startRecordingService,
   serverSpan,
   startExpress,
   startKoa,
@@ -233,7 +233,7 @@ describe.each([
   it('a destination outside propagateTo receives no baggage members, an allowed one does', async () => {
     startTracing()
     const thirdParty = services.add(
-      await listen('third-party', (_req, res) => {
+      await startRecordingService('third-party', (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' })
         res.end('{"ok":true}')
       }),

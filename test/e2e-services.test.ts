@@ -16,7 +16,7 @@ import {
   ServiceSet,
   clientSpansTo,
   isSampled,
-  listen,
+  startRecordingService,
   parseTraceparentHeader,
   serverSpan,
   startExpress,
@@ -200,7 +200,7 @@ describe('a traced service calling a third party outside propagateTo', () => {
   it('the third party gets no trace, baggage or request-ID headers, the service still records a CLIENT span', async () => {
     // A bare server that only records what it receives: it stands for an external API.
     const thirdParty = services.add(
-      await listen('third-party', (_req, res) => {
+      await startRecordingService('third-party', (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' })
         res.end('{"ok":true}')
       }),

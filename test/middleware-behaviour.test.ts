@@ -11,12 +11,12 @@ import {
   buildAppWith,
   FRAMEWORKS,
   headerOf,
-  listen,
   serverSpans,
   startMiddlewareTracing,
   waitForSpans,
   type Framework,
 } from './support/middleware-apps'
+import { listen, type RequestHandler } from './support/servers'
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c'
 const PARENT = `00-${TRACE_ID}-b7ad6b7169203331-01`
@@ -189,7 +189,7 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
   })
 
   test('a client that disconnects early ends the span with one aborted event', async () => {
-    const { server: httpServer, port } = await listen(buildApp(framework))
+    const { port, close } = await listen(buildApp(framework) as RequestHandler)
     try {
       await new Promise<void>((resolve) => {
         const call = httpRequest({ host: '127.0.0.1', port, path: '/slow' })
@@ -205,7 +205,7 @@ describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
       expect(spans[0].events.filter((event) => event.name === 'aborted')).toHaveLength(1)
       expect(spans[0].attributes['http.response.status_code']).toBeUndefined()
     } finally {
-      await new Promise((resolve) => httpServer.close(resolve))
+      await close()
     }
   })
 

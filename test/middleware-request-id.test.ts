@@ -20,7 +20,7 @@ import {
   type Framework,
   type Handler,
 } from './support/middleware-apps'
-import { listen, type RunningService } from './support/services'
+import { startRecordingService, type RunningService } from './support/services'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
@@ -259,7 +259,7 @@ function callerApp(
 describe.each(FRAMEWORKS)('%s: clients inside a request', (framework: Framework) => {
   let downstream: RunningService
   beforeAll(async () => {
-    downstream = await listen('downstream', (_req, res) => res.end('ok'))
+    downstream = await startRecordingService('downstream', (_req, res) => res.end('ok'))
   })
   afterAll(() => downstream.close())
   beforeEach(() => downstream.received.splice(0))

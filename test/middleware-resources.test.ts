@@ -6,14 +6,13 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { traceweave as expressTraceweave } from '@traceweave/express'
 import { traceweave as koaTraceweave } from '@traceweave/koa'
 import type { ResourcesOption } from '@traceweave/core'
-import type { Server } from 'node:http'
 import {
-  listen,
   serverSpans,
   startMiddlewareTracing,
   waitForSpans,
   type Handler,
 } from './support/middleware-apps'
+import { listen, type RequestHandler } from './support/servers'
 
 const express5 = require('express5') as typeof import('express')
 const Koa3 = require('koa3') as typeof import('koa')
@@ -74,11 +73,11 @@ function koaApp(resources: ResourcesOption): Handler {
 const APPS = { express: expressApp, koa: koaApp } as const
 
 async function withServer<T>(handler: Handler, fn: (base: string) => Promise<T>): Promise<T> {
-  const { server, port } = await listen(handler)
+  const server = await listen(handler as RequestHandler)
   try {
-    return await fn(`http://127.0.0.1:${port}`)
+    return await fn(server.url)
   } finally {
-    await new Promise<void>((resolve) => (server as Server).close(() => resolve()))
+    await server.close()
   }
 }
 

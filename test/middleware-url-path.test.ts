@@ -2,7 +2,7 @@
  * `url.path` comes from strangers: a server with a raised `maxHeaderSize` lets a 64 KB request target
  * through, and the attribute must stay bounded (2048 characters, as the README documents).
  */
-import { createServer, request as httpRequest, type Server } from 'node:http'
+import { createServer, request as httpRequest } from 'node:http'
 import {
   buildApp,
   FRAMEWORKS,
@@ -11,6 +11,7 @@ import {
   waitForSpans,
   type Framework,
 } from './support/middleware-apps'
+import { listen, type ListeningServer } from './support/servers'
 
 const URL_PATH_LIMIT = 2048
 
@@ -30,16 +31,14 @@ async function get(port: number, path: string): Promise<number> {
 }
 
 describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
-  let server: Server
+  let server: ListeningServer
   let port: number
   beforeAll(async () => {
     // A raised maxHeaderSize, as the defect was seen with: Node's default (16 KB) would answer 431.
-    server = createServer({ maxHeaderSize: 256 * 1024 }, buildApp(framework) as never)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const address = server.address()
-    port = typeof address === 'object' && address !== null ? address.port : 0
+    server = await listen(createServer({ maxHeaderSize: 256 * 1024 }, buildApp(framework) as never))
+    port = server.port
   })
-  afterAll(() => new Promise((resolve) => server.close(resolve)))
+  afterAll(() => server.close())
 
   test('url.path longer than 2048 characters is cut to its first 2048', async () => {
     const path = `/nowhere/${'a'.repeat(65_534)}`

@@ -6,32 +6,26 @@
 import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
 import { traceweave } from '@traceweave/express'
 import { traceFetch } from '@traceweave/client'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders } from 'node:http'
 import request from 'supertest'
+import { listen, type ListeningServer } from './support/servers'
 
 const express5 = require('express5') as typeof import('express')
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
 const CALLER = `00-${TRACE_ID}-00f067aa0ba902b7-03` // sampled + random
 
-let downstream: Server
-let downstreamUrl: string
+let downstream: ListeningServer
 let received: IncomingHttpHeaders | undefined
 let tracing: MemoryTracingHandle | undefined
 
 beforeAll(async () => {
-  downstream = createServer((req, res) => {
+  downstream = await listen((req, res) => {
     received = req.headers
     res.end('ok')
   })
-  await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve))
-  downstreamUrl = `http://127.0.0.1:${(downstream.address() as AddressInfo).port}`
 })
-afterAll(async () => {
-  downstream.closeAllConnections()
-  await new Promise((resolve) => downstream.close(resolve))
-})
+afterAll(() => downstream.close())
 afterEach(async () => {
   await tracing?.shutdown()
   tracing = undefined
@@ -43,7 +37,7 @@ function upstreamApp() {
   const app = express5()
   app.use(traceweave())
   app.get('/orders/:id', async (_req, res) => {
-    await (await tracedFetch(`${downstreamUrl}/inventory`)).text()
+    await (await tracedFetch(`${downstream.url}/inventory`)).text()
     res.json({ ok: true })
   })
   return app

@@ -12,15 +12,9 @@ import { traceFetch } from '@traceweave/client'
 import { traceweave as expressTraceweave } from '@traceweave/express'
 import { traceweave as koaTraceweave } from '@traceweave/koa'
 import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
-import {
-  createServer,
-  get as httpGet,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type Server,
-} from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { get as httpGet, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
 import request from 'supertest'
+import { listen, type ListeningServer, type RequestHandler } from './support/servers'
 
 const express4 = require('express4') as typeof import('express')
 const express5 = require('express5') as typeof import('express')
@@ -30,23 +24,19 @@ const Koa3 = require('koa3') as typeof import('koa')
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
 const CALLER = `00-${TRACE_ID}-00f067aa0ba902b7-03` // sampled + random
 
-let downstream: Server
-let downstreamUrl: string
+let downstream: ListeningServer
 let received: IncomingHttpHeaders | undefined
 let tracing: MemoryTracingHandle
 
 beforeAll(async () => {
   tracing = setupTracing({ exporter: 'memory', flushOnExit: false })
-  downstream = createServer((req, res) => {
+  downstream = await listen((req, res) => {
     received = req.headers
     res.end('ok')
   })
-  await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve))
-  downstreamUrl = `http://127.0.0.1:${(downstream.address() as AddressInfo).port}`
 })
 afterAll(async () => {
-  downstream.closeAllConnections()
-  await new Promise((resolve) => downstream.close(resolve))
+  await downstream.close()
   await tracing.shutdown()
 })
 afterEach(() => {
@@ -55,7 +45,7 @@ afterEach(() => {
 
 /** `/hop` calls the downstream with a traced fetch; `/suppressed` returns what injectContext writes under suppressTracing. */
 async function hop(): Promise<void> {
-  await (await traceFetch(fetch)(`${downstreamUrl}/inventory`)).text()
+  await (await traceFetch(fetch)(`${downstream.url}/inventory`)).text()
 }
 function injectedWhileSuppressed(): Record<string, string> {
   const headers: Record<string, string> = {}
@@ -65,14 +55,12 @@ function injectedWhileSuppressed(): Record<string, string> {
 
 /** A GET over a real socket, so a header can go out as several lines. */
 async function getWithHeaderLines(
-  handler: Parameters<typeof createServer>[1],
+  handler: RequestHandler,
   path: string,
   headers: OutgoingHttpHeaders,
 ): Promise<void> {
-  const server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port, close } = await listen(handler)
   try {
-    const { port } = server.address() as AddressInfo
     await new Promise<void>((resolve, reject) => {
       httpGet({ host: '127.0.0.1', port, path, headers }, (res) => {
         expect(res.statusCode).toBe(200)
@@ -80,8 +68,7 @@ async function getWithHeaderLines(
       }).on('error', reject)
     })
   } finally {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
+    await close()
   }
 }
 

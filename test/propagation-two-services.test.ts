@@ -11,7 +11,7 @@ import {
   injectContext,
 } from '@traceweave/core'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { listen, type ListeningServer } from './support/servers'
 import { startTestTracing, type TestTracing } from './support/tracing'
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
@@ -26,22 +26,11 @@ interface Hop {
 }
 
 let tracing: TestTracing
-let inventory: http.Server
-let orders: http.Server
+let inventory: ListeningServer
+let orders: ListeningServer
 let ordersUrl: string
 
 const tracer = () => trace.getTracer('two-services')
-
-function listen(server: http.Server): Promise<string> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))
-  })
-}
-
-function close(server: http.Server): Promise<void> {
-  server.closeAllConnections()
-  return new Promise((resolve) => server.close(() => resolve()))
-}
 
 /** Sends a request to `orders` with exactly these header lines (arrays become repeated lines). */
 function callOrders(headers: Record<string, string | string[]>, path = '/orders'): Promise<Hop> {
@@ -61,7 +50,7 @@ beforeAll(async () => {
   tracing = startTestTracing()
   propagation.setGlobalPropagator(createTraceweavePropagator())
 
-  inventory = http.createServer(function inventoryHandler(req, res) {
+  inventory = await listen(function inventoryHandler(req, res) {
     const span = tracer().startSpan('GET /inventory', { kind: SpanKind.SERVER }, extractContext(req.headers))
     span.end()
     res.setHeader('content-type', 'application/json')
@@ -73,9 +62,9 @@ beforeAll(async () => {
       }),
     )
   })
-  const inventoryUrl = await listen(inventory)
+  const inventoryUrl = inventory.url
 
-  orders = http.createServer(function ordersHandler(req, res) {
+  orders = await listen(function ordersHandler(req, res) {
     // `/public/...` is an endpoint that does not trust its callers' trace headers.
     const trustIncoming = !req.url?.startsWith('/public')
     const parent = extractContext(req.headers, { trustIncoming })
@@ -111,12 +100,12 @@ beforeAll(async () => {
         res.end(JSON.stringify({ error: String(error) }))
       })
   })
-  ordersUrl = await listen(orders)
+  ordersUrl = orders.url
 })
 
 afterAll(async () => {
-  await close(orders)
-  await close(inventory)
+  await orders.close()
+  await inventory.close()
   await tracing.shutdown()
 })
 

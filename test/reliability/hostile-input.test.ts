@@ -9,11 +9,11 @@
  */
 import * as fc from 'fast-check'
 import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
-import type { Server } from 'node:http'
-import { FRAMEWORKS, listen, type Framework } from '../support/middleware-apps'
+import { FRAMEWORKS, type Framework } from '../support/middleware-apps'
 import { hostileApp } from '../support/reliability/hostile-apps'
 import { sendRaw, type RawResponse } from '../support/reliability/raw-http'
 import { elapsedSince, recordFigures, scaled, SEED } from '../support/reliability/run-config'
+import { listen, type ListeningServer, type RequestHandler } from '../support/servers'
 
 /** Generated requests per framework; four frameworks make 10,000 at RELIABILITY_SCALE=1. */
 const PER_FRAMEWORK = scaled(2500)
@@ -210,7 +210,7 @@ function differences(traced: RawResponse, untraced: RawResponse): string[] {
 // ---- the runs ---------------------------------------------------------------------------------
 
 let tracing: MemoryTracingHandle
-const servers: Server[] = []
+const servers: ListeningServer[] = []
 const figures: Record<string, unknown> = {}
 const suiteStart = performance.now()
 let generatedTotal = 0
@@ -224,10 +224,7 @@ beforeAll(() => {
   })
 })
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections()
-    server.close()
-  }
+  for (const server of servers) void server.close()
   await tracing.shutdown()
   recordFigures('hostileInput', {
     ...figures,
@@ -237,9 +234,9 @@ afterAll(async () => {
 })
 
 async function serve(framework: Framework, traced: boolean): Promise<number> {
-  const { server, port } = await listen(hostileApp(framework, traced) as never)
+  const server = await listen(hostileApp(framework, traced) as RequestHandler)
   servers.push(server)
-  return port
+  return server.port
 }
 
 describe.each(FRAMEWORKS)('hostile headers against %s', (framework) => {

@@ -1,13 +1,16 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api'
 import { setRequestState } from '@traceweave/core'
+import { listen } from './servers'
+
+export { closedPort } from './servers'
 
 /**
- * Stand-ins for traced Express and Koa services, until the middlewares land: plain node:http servers
- * that extract the caller's context with the OpenTelemetry API, run the handler inside a SERVER span
- * with a request record (request ID from `x-request-id` or generated), and remember the headers of
- * every request they received, so a test can check what a downstream service saw.
+ * Framework-free traced services for the client tests: plain node:http servers that extract the
+ * caller's context with the OpenTelemetry API only (no traceweave middleware, so a client test fails
+ * for the client's reasons alone), run the handler inside a SERVER span with a request record (request
+ * ID from `x-request-id` or generated), and remember the headers of every request they received, so a
+ * test can check what a downstream service saw. Services with the real middleware: `./services`.
  */
 export interface TestService {
   readonly name: string
@@ -50,19 +53,8 @@ export async function startService(name: string, handler: ServiceHandler): Promi
   })
   // Tests end quickly; do not let keep-alive sockets hold close() open.
   server.keepAliveTimeout = 100
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    name,
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  const { url, port, close } = await listen(server)
+  return { name, url, port, requests, close }
 }
 
 /** Sends a JSON body. */
@@ -74,13 +66,4 @@ export function sendJson(
 ) {
   res.writeHead(status, { 'content-type': 'application/json', ...headers })
   res.end(JSON.stringify(body))
-}
-
-/** A port on 127.0.0.1 where nothing listens (a server opened and closed), for network errors. */
-export async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }

@@ -13,7 +13,6 @@ import {
 } from '@traceweave/core'
 import { traceweave as expressTraceweave, traceweaveErrors, type ExpressRequest } from '@traceweave/express'
 import { traceweave as koaTraceweave, type KoaContext } from '@traceweave/koa'
-import { createServer, type Server } from 'node:http'
 import { startTestTracing, type TestTracing } from './tracing'
 
 const express4 = require('express4') as typeof import('express')
@@ -303,12 +302,4 @@ export async function waitForSpans(
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
   return tracing.spans()
-}
-
-/** Listens on 127.0.0.1 for tests that need a real socket (aborted clients). */
-export async function listen(handler: Handler): Promise<{ server: Server; port: number }> {
-  const server = createServer(handler as never)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  return { server, port: typeof address === 'object' && address !== null ? address.port : 0 }
 }

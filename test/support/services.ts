@@ -10,7 +10,7 @@ import type { TraceweaveOptions } from '@traceweave/core'
 import { traceweave as expressTraceweave, type ExpressRequest } from '@traceweave/express'
 import { traceweave as koaTraceweave, type KoaContext } from '@traceweave/koa'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { listen } from './servers'
 
 export const express5 = require('express5') as typeof import('express')
 export const Koa3 = require('koa3') as typeof import('koa')
@@ -41,8 +41,11 @@ export interface RunningService {
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
 
-/** Listens on 127.0.0.1 with `listener`, recording requests and tracking responses still open. */
-export async function listen(name: string, listener: RequestListener): Promise<RunningService> {
+/**
+ * A service of `listener` on 127.0.0.1 (an app, or a plain handler for an untraced third party),
+ * recording requests and tracking responses still open.
+ */
+export async function startRecordingService(name: string, listener: RequestListener): Promise<RunningService> {
   const received: ReceivedRequest[] = []
   let open = 0
   const server = createServer()
@@ -56,11 +59,10 @@ export async function listen(name: string, listener: RequestListener): Promise<R
   server.on('request', listener)
   // Tests end quickly; do not let keep-alive sockets hold close() open.
   server.keepAliveTimeout = 100
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const { url, port, close } = await listen(server)
   return {
     name,
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     received,
     async idle() {
@@ -68,11 +70,7 @@ export async function listen(name: string, listener: RequestListener): Promise<R
       for (let i = 0; i < 2000 && open > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
       await new Promise((resolve) => setImmediate(resolve))
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    close,
   }
 }
 
@@ -85,7 +83,7 @@ export function startExpress(
   const app = express5()
   app.use(expressTraceweave(options))
   build(app, express5)
-  return listen(name, app as unknown as RequestListener)
+  return startRecordingService(name, app as unknown as RequestListener)
 }
 
 /** A Koa 3 app with `app.use(traceweave(options))` first, then whatever `build` adds. */
@@ -100,7 +98,7 @@ export function startKoa(
   const router = new KoaRouter()
   build(app, router)
   app.use(router.routes())
-  return listen(name, app.callback() as unknown as RequestListener)
+  return startRecordingService(name, app.callback() as unknown as RequestListener)
 }
 
 /** Services started by a test file, closed after each test. */
