@@ -11,7 +11,8 @@ import {
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import axios, { AxiosError, type AxiosInstance } from 'axios'
 import { traceAxios } from '@traceweave/client'
-import { closedPort, sendJson, startService, type TestService } from './support/http-services'
+import { sendJson, startService, type TestService } from './support/http-services'
+import { closedPort } from './support/servers'
 import { ServiceSet, startExpress, startKoa, type RunningService } from './support/services'
 import { startTestTracing, type TestTracing } from './support/tracing'
 

@@ -19,7 +19,8 @@ import {
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { instrumentGlobalFetch, traceFetch } from '@traceweave/client'
 import { setRequestState, tracedRetry } from '@traceweave/core'
-import { closedPort, sendJson, startService, type TestService } from './support/http-services'
+import { sendJson, startService, type TestService } from './support/http-services'
+import { closedPort } from './support/servers'
 import { ServiceSet, startExpress, startKoa, type RunningService } from './support/services'
 import { startTestTracing, type TestTracing } from './support/tracing'
 

@@ -4,11 +4,10 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { checkoutTrace, otlpJson, testTraceId } from './support/otlp-json'
+import { listen } from './support/servers'
 
 const BIN = resolve(__dirname, '..', 'packages', 'view', 'bin', 'traceweave-view.js')
 const DIST = resolve(__dirname, '..', 'packages', 'view', 'dist', 'cli.js')
@@ -91,9 +90,8 @@ describe('traceweave-view (the command)', () => {
   })
 
   it('exits 1 with one line when the port is taken', async () => {
-    const blocker: Server = createServer()
-    await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done))
-    const port = (blocker.address() as AddressInfo).port
+    const blocker = await listen()
+    const { port } = blocker
     try {
       const cli = run(['--port', String(port), '--no-ui'])
       expect(await cli.exited).toBe(1)
@@ -101,7 +99,7 @@ describe('traceweave-view (the command)', () => {
         `traceweave-view: cannot listen for OTLP on 127.0.0.1:${port}: the port is already in use (another collector or viewer?); choose another with --port\n`,
       )
     } finally {
-      await new Promise((done) => blocker.close(done))
+      await blocker.close()
     }
   })
 

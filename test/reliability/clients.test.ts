@@ -6,12 +6,12 @@
  * hung attempt; no trace or request-ID header reaches the outside host; and no promise of ours is left
  * rejected (the calls run in a process started with --unhandled-rejections=strict).
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import { killChildApps, runFixture, type ScriptResult } from '../support/reliability/child-app'
 import { elapsedSince, recordFigures } from '../support/reliability/run-config'
+import { listen, type ListeningServer } from '../support/servers'
 
-const servers: Server[] = []
+const servers: ListeningServer[] = []
 const hung: ServerResponse[] = []
 const hits = new Map<string, number>()
 const outsideSaw = new Map<string, IncomingHttpHeaders>()
@@ -28,10 +28,9 @@ async function serve(
   host: string,
   listener: (req: import('node:http').IncomingMessage, res: ServerResponse) => void,
 ): Promise<string> {
-  const server = createServer(listener)
+  const server = await listen(listener, { host })
   servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, host, resolve))
-  return `http://${host}:${(server.address() as AddressInfo).port}`
+  return server.url
 }
 
 let result: ScriptResult
@@ -67,10 +66,7 @@ beforeAll(async () => {
 afterAll(() => {
   killChildApps()
   for (const res of hung) res.destroy()
-  for (const server of servers) {
-    server.closeAllConnections()
-    server.close()
-  }
+  for (const server of servers) void server.close()
   recordFigures('clients', {
     scenarios: Object.keys(outcomes).length,
     retrySignalMs: Math.round(Number(outcomes['fetch retry.signal on a hung server']?.ms)),

@@ -11,10 +11,10 @@ import { getRequestId } from '@traceweave/core'
 import { traceweave as expressTraceweave } from '@traceweave/express'
 import { traceweave as koaTraceweave } from '@traceweave/koa'
 import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { request, type IncomingMessage } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { elapsedSince, recordFigures, scaled } from '../support/reliability/run-config'
+import { listen, type ListeningServer, type RequestHandler } from '../support/servers'
 
 const express5 = require('express5') as typeof import('express')
 const Koa3 = require('koa3') as typeof import('koa')
@@ -25,7 +25,7 @@ const CONCURRENT = scaled(1000)
 const BARRIER_TIMEOUT_MILLIS = 30000
 
 let tracing: MemoryTracingHandle
-const servers: Server[] = []
+const servers: ListeningServer[] = []
 const figures: Record<string, unknown> = {}
 const suiteStart = performance.now()
 
@@ -33,11 +33,10 @@ const suiteStart = performance.now()
 const downstreamSaw = new Map<string, { traceparent: string | undefined; requestId: string | undefined }>()
 let downstreamPort = 0
 
-async function serve(listener: (req: IncomingMessage, res: ServerResponse) => void): Promise<number> {
-  const server = createServer(listener)
+async function serve(listener: RequestHandler): Promise<number> {
+  const server = await listen(listener, { backlog: 4096 })
   servers.push(server)
-  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve))
-  return (server.address() as AddressInfo).port
+  return server.port
 }
 
 beforeAll(async () => {
@@ -56,10 +55,7 @@ beforeAll(async () => {
   })
 })
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections()
-    server.close()
-  }
+  for (const server of servers) void server.close()
   await tracing.shutdown()
   recordFigures('contextIsolation', {
     ...figures,

@@ -5,14 +5,10 @@
  * `shutdown()` finish within `exitTimeoutMillis`. Each service is its own process (the OTLP exporter
  * exports nothing inside jest's sandbox), started with --expose-gc.
  */
-import { closedPort } from '../support/http-services'
+import { closedPort } from '../support/servers'
 import { killChildApps, startChildApp, type ChildAppConfig } from '../support/reliability/child-app'
 import { drive } from '../support/reliability/load'
-import {
-  startFaultyReceiver,
-  type FaultyReceiver,
-  type ReceiverMode,
-} from '../support/reliability/otlp-receiver'
+import { startOtlpReceiver, type OtlpReceiver, type ReceiverMode } from '../support/otlp-receiver'
 import { elapsedSince, recordFigures, scaled } from '../support/reliability/run-config'
 
 const EXIT_TIMEOUT_MILLIS = 1000
@@ -36,7 +32,7 @@ const MODE: Record<Fault, ReceiverMode | 'refuse'> = {
   'answers 429': 429,
 }
 
-const receivers: FaultyReceiver[] = []
+const receivers: OtlpReceiver[] = []
 const figures: Record<string, Record<string, unknown>> = {}
 const suiteStart = performance.now()
 
@@ -54,7 +50,7 @@ afterAll(async () => {
 async function endpointThat(fault: Fault): Promise<string> {
   const mode = MODE[fault]
   if (mode === 'refuse') return `http://127.0.0.1:${await closedPort()}/v1/traces`
-  const receiver = await startFaultyReceiver(mode)
+  const receiver = await startOtlpReceiver(mode)
   receivers.push(receiver)
   return receiver.url
 }

@@ -8,7 +8,7 @@
  */
 import { killChildApps, startChildApp, type ChildStats } from '../support/reliability/child-app'
 import { drivePipelined } from '../support/reliability/load'
-import { startFaultyReceiver, type FaultyReceiver } from '../support/reliability/otlp-receiver'
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver'
 import { elapsedSince, recordFigures, scaled } from '../support/reliability/run-config'
 
 /** Heap after a full GC never exceeds this (documented in docs/reliability.md). */
@@ -24,12 +24,12 @@ const PIPELINE_DEPTH = 16
 const NOT_YET_COLLECTED_SLACK = CONNECTIONS * PIPELINE_DEPTH * 2 + 50
 
 const MB = 1024 * 1024
-let receiver: FaultyReceiver
+let receiver: OtlpReceiver
 const figures: Record<string, unknown> = {}
 const suiteStart = performance.now()
 
 beforeAll(async () => {
-  receiver = await startFaultyReceiver('hang')
+  receiver = await startOtlpReceiver('hang')
 })
 afterAll(async () => {
   killChildApps()

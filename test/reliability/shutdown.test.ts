@@ -6,7 +6,7 @@
  */
 import { killChildApps, startChildApp } from '../support/reliability/child-app'
 import { drive } from '../support/reliability/load'
-import { startFaultyReceiver, type FaultyReceiver } from '../support/reliability/otlp-receiver'
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver'
 import { elapsedSince, recordFigures, scaled } from '../support/reliability/run-config'
 
 const EXIT_TIMEOUT_MILLIS = 5000
@@ -14,12 +14,12 @@ const EXIT_MARGIN_MILLIS = 2500
 /** Requests answered before the signal is sent; traffic goes on while the process shuts down. */
 const BEFORE_SIGNAL = scaled(1500)
 
-let receiver: FaultyReceiver
+let receiver: OtlpReceiver
 const figures: Record<string, unknown> = {}
 const suiteStart = performance.now()
 
 beforeAll(async () => {
-  receiver = await startFaultyReceiver('ok')
+  receiver = await startOtlpReceiver('ok')
   // A slow collector: exports take a while, so the small queue overflows and some spans are dropped.
   receiver.delayMillis = 100
 })

@@ -3,8 +3,6 @@ import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@openteleme
 import { setRequestState } from '@traceweave/core'
 import { listen } from './servers'
 
-export { closedPort } from './servers'
-
 /**
  * Framework-free traced services for the client tests: plain node:http servers that extract the
  * caller's context with the OpenTelemetry API only (no traceweave middleware, so a client test fails

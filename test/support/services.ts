@@ -45,7 +45,10 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
  * A service of `listener` on 127.0.0.1 (an app, or a plain handler for an untraced third party),
  * recording requests and tracking responses still open.
  */
-export async function startRecordingService(name: string, listener: RequestListener): Promise<RunningService> {
+export async function startRecordingService(
+  name: string,
+  listener: RequestListener,
+): Promise<RunningService> {
   const received: ReceivedRequest[] = []
   let open = 0
   const server = createServer()
