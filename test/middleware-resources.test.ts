@@ -6,12 +6,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { traceweave as expressTraceweave } from '@traceweave/express'
 import { traceweave as koaTraceweave } from '@traceweave/koa'
 import type { ResourcesOption } from '@traceweave/core'
-import {
-  serverSpans,
-  startMiddlewareTracing,
-  waitForSpans,
-  type Handler,
-} from './support/middleware-apps'
+import { serverSpans, startMiddlewareTracing, waitForSpans, type Handler } from './support/middleware-apps'
 import { listen, type RequestHandler } from './support/servers'
 
 const express5 = require('express5') as typeof import('express')

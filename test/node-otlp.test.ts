@@ -5,14 +5,12 @@
  * exporter loads node:http with a dynamic import() that jest's CommonJS sandbox rejects unless jest
  * runs with --experimental-vm-modules (open-telemetry/opentelemetry-js#6035).
  */
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import type { IncomingHttpHeaders } from 'node:http'
+import { cleanUpChildScripts, MODULES, startScript, type RunningChild } from './support/child-script'
+import { startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver'
 
-const DIST = resolve(__dirname, '..', 'packages', 'node', 'dist', 'index.js')
+const DIST = MODULES.node
 
 interface OtlpSpan {
   name: string
@@ -35,110 +33,70 @@ interface OtlpBody {
   }>
 }
 
-let server: Server
+let receiver: OtlpReceiver
 let base: string
 let received: Received[] = []
 let protobufBodies: Buffer[] = []
-let respond = true
 let onReceive: (() => void) | undefined
-let workDir: string
 
 beforeAll(async () => {
   if (!existsSync(DIST)) {
     throw new Error(`${DIST} is missing: these tests run the built package; run pnpm build first`)
   }
-  workDir = mkdtempSync(join(tmpdir(), 'traceweave-node-'))
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      if (req.headers['content-type'] === 'application/x-protobuf') {
-        protobufBodies.push(Buffer.concat(chunks))
-        onReceive?.()
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()
-        return
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpBody
+  receiver = await startOtlpReceiver()
+  base = receiver.origin
+  // The wire form as sent: the JSON decoded here, the protobuf bodies kept as bytes.
+  receiver.onExport = ({ path, headers, body }) => {
+    if (headers['content-type'] === 'application/x-protobuf') {
+      protobufBodies.push(body)
+    } else {
+      const json = JSON.parse(body.toString('utf8')) as OtlpBody
       received.push({
-        path: req.url!,
-        headers: req.headers,
-        serviceName: body.resourceSpans[0]?.resource.attributes.find((a) => a.key === 'service.name')?.value
+        path,
+        headers,
+        serviceName: json.resourceSpans[0]?.resource.attributes.find((a) => a.key === 'service.name')?.value
           .stringValue,
-        spans: body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)),
+        spans: json.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)),
       })
-      onReceive?.()
-      if (respond) res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    }
+    onReceive?.()
+  }
 })
 afterAll(async () => {
-  rmSync(workDir, { recursive: true, force: true })
-  server.closeAllConnections()
-  await new Promise((done) => server.close(done))
+  cleanUpChildScripts()
+  await receiver.close()
 })
 beforeEach(() => {
   received = []
   protobufBodies = []
-  respond = true
+  receiver.mode = 'ok'
   onReceive = undefined
 })
 
 const spanNames = () => received.flatMap((r) => r.spans.map((s) => s.name)).sort()
 const receivedSpan = () => new Promise<void>((done) => (onReceive = done))
 
-interface Child {
-  stdout: () => string
-  stderr: () => string
-  /** Resolves when the child prints `line`. */
-  printed: (line: string) => Promise<void>
-  send: (text: string) => void
-  kill: (signal: NodeJS.Signals) => void
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
 // Ends a child that hangs far longer than any timeout under test (10 s is the OTLP exporter's own
 // default), so a timeout option that is ignored fails the test instead of merely slowing it.
-const WATCHDOG = `setTimeout(() => { console.error('watchdog: still running after 5 s'); process.exit(9) }, 5000).unref()`
+const WATCHDOG_MILLIS = 5000
 
 /**
  * Runs `body` as a CommonJS script in a new Node process with `setupTracing` in scope (from the
  * built package) and `env` added to a clean environment (no OTEL_* from the parent).
  */
-function runScript(body: string, env: Record<string, string> = {}): Child {
-  const file = join(workDir, `child-${Math.random().toString(36).slice(2)}.cjs`)
-  writeFileSync(file, `const { setupTracing } = require(${JSON.stringify(DIST)})\n${WATCHDOG}\n${body}\n`)
-  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
-  // The receiver below decodes JSON; the default protocol (http/protobuf) has its own test.
-  const child = spawn(process.execPath, [file], {
-    env: { ...cleanEnv, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  const waiters: Array<[string, () => void]> = []
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString()
-    for (const [line, done] of waiters) if (stdout.split('\n').includes(line)) done()
-  })
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.on('exit', (code, signal) => done({ code, signal })),
+function runScript(body: string, env: Record<string, string> = {}): RunningChild {
+  // The receiver's JSON is decoded here; the default protocol (http/protobuf) has its own test.
+  return startScript(
+    `const { setupTracing } = require(M.node)\n${body}`,
+    { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...env },
+    { watchdogMillis: WATCHDOG_MILLIS, stdin: true },
   )
-  return {
-    stdout: () => stdout,
-    stderr: () => stderr,
-    printed: (line) =>
-      new Promise<void>((done, fail) => {
-        if (stdout.split('\n').includes(line)) return done()
-        waiters.push([line, done])
-        void exited.then(() => fail(new Error(`child exited before printing "${line}"; stderr:\n${stderr}`)))
-      }),
-    send: (text) => child.stdin.write(text),
-    kill: (signal) => child.kill(signal),
-    exited,
-  }
+}
+
+/** How the child ended: its exit code or the signal that ended it. */
+async function exitOf(child: RunningChild): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const { code, signal } = await child.exited
+  return { code, signal }
 }
 
 // A traced request in the child: a server span with a client span inside it.
@@ -155,8 +113,7 @@ ${TRACE_A_REQUEST}
 tracing.shutdown().then(() => console.log('done'))`,
     env,
   )
-  const result = await child.exited
-  expect({ ...result, stderr: child.stderr() }).toEqual({ code: 0, signal: null, stderr })
+  expect({ ...(await exitOf(child)), stderr: child.stderr() }).toEqual({ code: 0, signal: null, stderr })
   expect(child.stdout()).toBe('done\n')
 }
 
@@ -222,7 +179,7 @@ describe('the OTLP exporter, against a receiver on 127.0.0.1', () => {
   })
 
   it('abandons a request after otlp.timeoutMillis, so shutdown() still completes', async () => {
-    respond = false
+    receiver.mode = 'hang'
     // Without the option the exporter would wait 10 s and the child would not print 'done' in time.
     await runRequest(
       { exporter: 'otlp', otlp: { url: `${base}/v1/traces`, timeoutMillis: 200 } },
@@ -270,7 +227,7 @@ console.log('ready')`
     await child.printed('ready')
     expect(received).toEqual([]) // still queued: only the signal can have sent it
     child.kill('SIGTERM')
-    expect(await child.exited).toEqual({ code: null, signal: 'SIGTERM' })
+    expect(await exitOf(child)).toEqual({ code: null, signal: 'SIGTERM' })
     expect(spanNames()).toEqual(['before SIGTERM'])
     expect(received[0]!.serviceName).toBe('signal-test')
     expect(child.stderr()).toBe('')
@@ -280,16 +237,16 @@ console.log('ready')`
     const child = runScript(service(), { RECEIVER: base })
     await child.printed('ready')
     child.kill('SIGINT')
-    expect(await child.exited).toEqual({ code: null, signal: 'SIGINT' })
+    expect(await exitOf(child)).toEqual({ code: null, signal: 'SIGINT' })
     expect(spanNames()).toEqual(['before SIGTERM'])
   })
 
   it('still exits by the signal after exitTimeoutMillis when the collector does not answer', async () => {
-    respond = false
+    receiver.mode = 'hang'
     const child = runScript(service(), { RECEIVER: base, EXIT_TIMEOUT: '300' })
     await child.printed('ready')
     child.kill('SIGTERM')
-    expect(await child.exited).toEqual({ code: null, signal: 'SIGTERM' })
+    expect(await exitOf(child)).toEqual({ code: null, signal: 'SIGTERM' })
     expect(spanNames()).toEqual(['before SIGTERM']) // the request was sent, just never answered
   })
 
@@ -308,7 +265,7 @@ process.on('SIGTERM', () => {
     await child.printed('app handler ran')
     // Our flush is done; had we raised the signal again, the child would already be dying by SIGTERM.
     child.send('drained\n')
-    expect(await child.exited).toEqual({ code: 3, signal: null })
+    expect(await exitOf(child)).toEqual({ code: 3, signal: null })
     expect(spanNames()).toEqual(['before SIGTERM'])
   })
 
@@ -321,7 +278,7 @@ process.on('SIGTERM', () => {
     )
     await child.printed('ready')
     child.kill('SIGTERM')
-    expect(await child.exited).toEqual({ code: null, signal: 'SIGTERM' })
+    expect(await exitOf(child)).toEqual({ code: null, signal: 'SIGTERM' })
     expect(received).toEqual([])
   })
 })

@@ -32,6 +32,11 @@ export interface ChildResult {
 }
 
 export interface RunningChild {
+  /** What the child printed so far. */
+  stdout(): string
+  stderr(): string
+  /** Writes to the child's stdin (started with `stdin: true`). */
+  send(text: string): void
   /** Resolves when stdout has a line equal to `line`. */
   printed(line: string): Promise<void>
   /** Resolves with stderr once it has `count` complete lines (rejects if the child exits first). */
@@ -52,6 +57,13 @@ export function cleanUpChildScripts(): void {
 const watchdog = (ms: number) =>
   `setTimeout(() => { console.error('watchdog: still running after ${ms} ms'); process.exit(9) }, ${ms}).unref()`
 
+export interface ScriptOptions {
+  /** The child ends itself (exit code 9) after this long; default 20 s. */
+  watchdogMillis?: number
+  /** Give the child a stdin pipe for {@link RunningChild.send}; default: no stdin. */
+  stdin?: boolean
+}
+
 /**
  * Starts `body` in a new Node process with `env` over a clean environment (no `OTEL_*` from the
  * parent). `M` in the script holds {@link MODULES}.
@@ -59,28 +71,29 @@ const watchdog = (ms: number) =>
 export function startScript(
   body: string,
   env: Record<string, string> = {},
-  watchdogMillis = 20000,
+  { watchdogMillis = 20000, stdin = false }: ScriptOptions = {},
 ): RunningChild {
   workDir ??= mkdtempSync(join(tmpdir(), 'traceweave-child-'))
   const file = join(workDir, `child-${Math.random().toString(36).slice(2)}.cjs`)
   writeFileSync(file, `const M = ${JSON.stringify(MODULES)}\n${watchdog(watchdogMillis)}\n${body}\n`)
   const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
-  const child = spawn(process.execPath, [file], {
-    env: { ...cleanEnv, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const stdio: ['pipe' | 'ignore', 'pipe', 'pipe'] = [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe']
+  const child = spawn(process.execPath, [file], { env: { ...cleanEnv, ...env }, stdio })
   let stdout = ''
   let stderr = ''
   const waiters: Array<[string, () => void]> = []
-  child.stdout.on('data', (chunk: Buffer) => {
+  child.stdout!.on('data', (chunk: Buffer) => {
     stdout += chunk.toString()
     for (const [line, done] of waiters) if (stdout.split('\n').includes(line)) done()
   })
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const exited = new Promise<ChildResult>((done) =>
     child.on('close', (code, signal) => done({ code, signal, stdout, stderr })),
   )
   return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    send: (text) => void child.stdin?.write(text),
     printed: (line) =>
       new Promise<void>((done, fail) => {
         if (stdout.split('\n').includes(line)) return done()
@@ -96,7 +109,7 @@ export function startScript(
           return true
         }
         if (check()) return
-        child.stderr.on('data', check)
+        child.stderr!.on('data', check)
         void exited.then(() => check() || fail(new Error(`child exited with stderr:\n${stderr}`)))
       }),
     kill: (signal) => child.kill(signal),
