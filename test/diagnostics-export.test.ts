@@ -5,8 +5,7 @@
  * Also what Ctrl-C says while spans wait for an endpoint that is down, and the quick start with no
  * collector. Child processes: stderr is what is under test.
  */
-import { createServer, type Server } from 'node:http'
-import { connect, type AddressInfo } from 'node:net'
+import { connect } from 'node:net'
 import {
   APP_DIAG_LOGGER,
   cleanUpChildScripts,
@@ -15,14 +14,12 @@ import {
   traceweaveLines,
   type ChildResult,
 } from './support/child-script'
+import { closedPort, listen, type ListeningServer } from './support/servers'
 
-const servers: Server[] = []
+const servers: ListeningServer[] = []
 afterAll(async () => {
   cleanUpChildScripts()
-  for (const server of servers) {
-    server.closeAllConnections()
-    await new Promise((done) => server.close(done))
-  }
+  for (const server of servers) await server.close()
 })
 
 /** A collector stand-in on 127.0.0.1 that answers each export with `respond(n)` (n counts from 0). */
@@ -30,25 +27,18 @@ async function collector(
   respond: (n: number) => number | 'never',
 ): Promise<{ url: string; requests: () => number }> {
   let count = 0
-  const server = createServer((req, res) => {
+  const server = await listen((req, res) => {
     const status = respond(count++)
     req.resume()
     if (status === 'never') return
     req.on('end', () => res.writeHead(status, { 'content-type': 'application/x-protobuf' }).end())
   })
   servers.push(server)
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => count }
+  return { url: server.url, requests: () => count }
 }
 
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<string> {
-  const server = createServer()
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const { port } = server.address() as AddressInfo
-  await new Promise((done) => server.close(done))
-  return `http://127.0.0.1:${port}`
-}
+/** An endpoint nothing listens on. */
+const closedEndpoint = async () => `http://127.0.0.1:${await closedPort()}`
 
 // Two exports of one span each (so "once" is tested), then the counters, then shutdown.
 const TWO_EXPORTS = `
@@ -73,7 +63,7 @@ const ADVICE =
 
 describe('export failures', () => {
   it('connection refused (a closed port): one sentence naming the URL, the cause and what to do; counted in stats()', async () => {
-    const endpoint = await closedPort()
+    const endpoint = await closedEndpoint()
     const result = await runScript(TWO_EXPORTS, env(endpoint))
     expect(result.code).toBe(0)
     expect(result.stderr).toBe(
@@ -137,14 +127,14 @@ describe('export failures', () => {
   })
 
   it('prints nothing with OTEL_LOG_LEVEL=none, and still counts', async () => {
-    const endpoint = await closedPort()
+    const endpoint = await closedEndpoint()
     const result = await runScript(TWO_EXPORTS, { ...env(endpoint), OTEL_LOG_LEVEL: 'none' })
     expect(result.stderr).toBe('')
     expect(stats(result)).toMatchObject({ failedExports: 2 })
   })
 
   it("goes to the app's diag logger when it installed one, once, without the SDK's per-batch stack", async () => {
-    const endpoint = await closedPort()
+    const endpoint = await closedEndpoint()
     const result = await runScript(`${APP_DIAG_LOGGER}\n${TWO_EXPORTS}`, env(endpoint))
     expect(result.stderr).toBe('')
     const ours = result.stdout.split('\n').filter((line) => line.startsWith('APPLOG warn traceweave '))
@@ -158,7 +148,7 @@ describe('export failures', () => {
 
 describe('Ctrl-C with spans queued and nowhere to send them', () => {
   it('says what it waits for, then exits by the signal', async () => {
-    const endpoint = await closedPort()
+    const endpoint = await closedEndpoint()
     const child = startScript(
       `
 const { setupTracing } = require(M.node)
@@ -180,7 +170,7 @@ console.log('ready')`,
   })
 
   it('on SIGTERM (a supervisor, not a person) it names the signal instead of Ctrl-C', async () => {
-    const endpoint = await closedPort()
+    const endpoint = await closedEndpoint()
     const child = startScript(
       `
 const { setupTracing } = require(M.node)
@@ -213,7 +203,7 @@ function defaultEndpointTaken(): Promise<boolean> {
 
 test('the quick start app with no collector prints one line saying where the spans went and how to see them', async () => {
   // The README's smallest Express app, unchanged; the default endpoint unless something listens there.
-  const endpoint = (await defaultEndpointTaken()) ? await closedPort() : undefined
+  const endpoint = (await defaultEndpointTaken()) ? await closedEndpoint() : undefined
   const child = startScript(
     `
 const { setupTracing } = require(M.node)

@@ -5,8 +5,6 @@
  * stderr and the process-wide "once" are what is under test.
  */
 import { existsSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import {
   APP_DIAG_LOGGER,
   cleanUpChildScripts,
@@ -14,8 +12,9 @@ import {
   runScript,
   traceweaveLines,
 } from './support/child-script'
+import { listen, type ListeningServer } from './support/servers'
 
-let server: Server
+let server: ListeningServer
 let base: string
 
 beforeAll(async () => {
@@ -23,14 +22,12 @@ beforeAll(async () => {
     if (!existsSync(path))
       throw new Error(`${path} is missing: these tests run the built packages; run pnpm build`)
   }
-  server = createServer((_req, res) => res.end('ok'))
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  server = await listen((_req, res) => res.end('ok'))
+  base = server.url
 })
 afterAll(async () => {
   cleanUpChildScripts()
-  server.closeAllConnections()
-  await new Promise((done) => server.close(done))
+  await server.close()
 })
 
 interface Diagnostic {

@@ -10,9 +10,10 @@
  * its sampling decision and in turn also return its updated sampling decision to its caller".
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer, request as httpRequest, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { request as httpRequest } from 'node:http'
 import { resolve } from 'node:path'
+import { childEnv } from './support/child-script'
+import { startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver'
 
 const FIXTURE = resolve(__dirname, 'fixtures', 'outcome', 'service.cjs')
 
@@ -62,46 +63,39 @@ function valueOf(value: OtlpValue): unknown {
   return value.doubleValue
 }
 
-let receiver: Server
+let receiver: OtlpReceiver
 let otlpUrl: string
 let exported: ExportedSpan[] = []
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpBody
-      for (const resourceSpans of body.resourceSpans) {
-        const service = String(
-          valueOf(resourceSpans.resource.attributes.find((a) => a.key === 'service.name')!.value),
-        )
-        for (const scope of resourceSpans.scopeSpans) {
-          for (const span of scope.spans) {
-            exported.push({
-              service,
-              scope: scope.scope?.name ?? '',
-              name: span.name,
-              kind: span.kind,
-              traceId: span.traceId,
-              spanId: span.spanId,
-              parentSpanId: span.parentSpanId ?? '',
-              flags: span.flags ?? 0,
-              attributes: Object.fromEntries((span.attributes ?? []).map((a) => [a.key, valueOf(a.value)])),
-            })
-          }
+  receiver = await startOtlpReceiver()
+  // The spans as sent (OTLP JSON: numeric kinds, flags), decoded here.
+  receiver.onExport = (request) => {
+    const body = JSON.parse(request.body.toString('utf8')) as OtlpBody
+    for (const resourceSpans of body.resourceSpans) {
+      const service = String(
+        valueOf(resourceSpans.resource.attributes.find((a) => a.key === 'service.name')!.value),
+      )
+      for (const scope of resourceSpans.scopeSpans) {
+        for (const span of scope.spans) {
+          exported.push({
+            service,
+            scope: scope.scope?.name ?? '',
+            name: span.name,
+            kind: span.kind,
+            traceId: span.traceId,
+            spanId: span.spanId,
+            parentSpanId: span.parentSpanId ?? '',
+            flags: span.flags ?? 0,
+            attributes: Object.fromEntries((span.attributes ?? []).map((a) => [a.key, valueOf(a.value)])),
+          })
         }
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done))
-  otlpUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`
+    }
+  }
+  otlpUrl = receiver.url
 })
-afterAll(async () => {
-  receiver.closeAllConnections()
-  await new Promise((done) => receiver.close(done))
-})
+afterAll(() => receiver.close())
 
 interface Service {
   name: string
@@ -113,15 +107,14 @@ interface Service {
 async function startService(name: string, downstream: string | undefined, instrumented: boolean) {
   const child = spawn(process.execPath, [FIXTURE], {
     cwd: __dirname,
-    env: {
-      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_'))),
-      // The receiver decodes JSON; the default protocol (http/protobuf) has its own test.
+    env: childEnv({
+      // The spans are decoded here from JSON; the default protocol (http/protobuf) has its own test.
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       SERVICE: name,
       OTLP_URL: otlpUrl,
       DOWNSTREAM: downstream ?? '',
       HTTP_INSTRUMENTATION: instrumented ? '1' : '0',
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''

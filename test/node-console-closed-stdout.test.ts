@@ -4,29 +4,22 @@
  * write is covered: an EPIPE from the app's own stdout write reaches the app as it would without us.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { childEnv, cleanUpChildScripts, MODULES, writeChildScript } from './support/child-script'
 
-const NODE_DIST = join(resolve(__dirname, '..', 'packages'), 'node', 'dist', 'index.js')
+const NODE_DIST = MODULES.node
 
-let workDir: string
-beforeAll(() => (workDir = mkdtempSync(join(tmpdir(), 'traceweave-epipe-'))))
-afterAll(() => rmSync(workDir, { recursive: true, force: true }))
+afterAll(() => cleanUpChildScripts())
 
 /**
  * Runs `body` in a new Node process whose stdout pipe the parent has closed before the body runs: the
  * child waits for a line on stdin, which the parent sends only after destroying its end of stdout.
  */
 function runWithClosedStdout(body: string): Promise<{ stderr: string; code: number | null }> {
-  const file = join(workDir, `child-${Math.random().toString(36).slice(2)}.cjs`)
-  writeFileSync(
-    file,
-    `setTimeout(() => { console.error('watchdog: still running after 15 s'); process.exit(9) }, 15000).unref()
-process.stdin.once('data', () => { process.stdin.destroy(); ${body} })\n`,
+  const file = writeChildScript(
+    `process.stdin.once('data', () => { process.stdin.destroy(); ${body} })`,
+    15000,
   )
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
-  const child = spawn(process.execPath, [file], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [file], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   child.stdout.destroy()

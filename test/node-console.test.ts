@@ -4,18 +4,13 @@
  * when the request ends, not 5 s later, and the server span names the request, session and user.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { childEnv, cleanUpChildScripts, MODULES, writeChildScript } from './support/child-script'
 
-const PACKAGES = resolve(__dirname, '..', 'packages')
-const NODE_DIST = join(PACKAGES, 'node', 'dist', 'index.js')
-const EXPRESS_DIST = join(PACKAGES, 'express', 'dist', 'index.js')
-const EXPRESS5 = require.resolve('express5', { paths: [__dirname] })
+const NODE_DIST = MODULES.node
+const EXPRESS_DIST = MODULES.express
+const EXPRESS5 = MODULES.express5
 
-let workDir: string
-beforeAll(() => (workDir = mkdtempSync(join(tmpdir(), 'traceweave-console-'))))
-afterAll(() => rmSync(workDir, { recursive: true, force: true }))
+afterAll(() => cleanUpChildScripts())
 
 interface Run {
   stdout: string
@@ -31,18 +26,9 @@ interface Run {
  * time until a waterfall header arrives on the same pipe is what a person waits.
  */
 function run(body: string, env: Record<string, string> = {}): Promise<Run> {
-  const file = join(workDir, `child-${Math.random().toString(36).slice(2)}.cjs`)
-  writeFileSync(
-    file,
-    `setTimeout(() => { console.error('watchdog: still running after 10 s'); process.exit(9) }, 10000).unref()\n${body}\n`,
-  )
-  const cleanEnv = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([key]) => !key.startsWith('OTEL_') && key !== 'NO_COLOR' && key !== 'FORCE_COLOR',
-    ),
-  )
+  const file = writeChildScript(body, 10000)
   const child = spawn(process.execPath, [file], {
-    env: { ...cleanEnv, ...env },
+    env: childEnv(env, ['NO_COLOR', 'FORCE_COLOR']),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

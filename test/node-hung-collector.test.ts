@@ -11,14 +11,14 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
+import { childEnv, MODULES } from './support/child-script'
+import { listen, type ListeningServer } from './support/servers'
 
 const APP = resolve(__dirname, 'fixtures', 'lifetimes', 'hung-collector-app.cjs')
-const BUILT = resolve(__dirname, '..', 'packages', 'node', 'dist', 'index.js')
+const BUILT = MODULES.node
 
-let collector: Server
+let collector: ListeningServer
 let hungUrl: string
 let answeringUrl: string
 
@@ -26,19 +26,16 @@ beforeAll(async () => {
   if (!existsSync(BUILT))
     throw new Error(`${BUILT} is missing: these tests run the built packages; run pnpm build`)
   // `/hung` reads the export and never answers; `/ok` answers like a collector that accepted it.
-  collector = createServer((req, res) => {
+  collector = await listen((req, res) => {
     req.resume()
     if (req.url === '/ok')
       req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
   })
-  await new Promise<void>((done) => collector.listen(0, '127.0.0.1', done))
-  const base = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`
-  hungUrl = `${base}/hung`
-  answeringUrl = `${base}/ok`
+  hungUrl = `${collector.url}/hung`
+  answeringUrl = `${collector.url}/ok`
 })
 afterAll(async () => {
-  collector.closeAllConnections()
-  await new Promise((done) => collector.close(done))
+  await collector.close()
 })
 
 /** What the app prints: the figures of one scenario (see the fixture's header). */
@@ -54,7 +51,7 @@ interface AppResult {
 
 /** Runs one scenario of the app in a new process and returns the JSON line it prints. */
 function runApp(scenario: string, url: string, options: object): Promise<AppResult> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
+  const env = childEnv()
   return new Promise((done, fail) => {
     execFile(
       process.execPath,

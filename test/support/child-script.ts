@@ -1,21 +1,32 @@
 /**
- * Runs a CommonJS script in a new Node process against the built packages, as an app runs them, and
- * collects what a person would see: stdout, stderr, the exit. For tests of what traceweave prints.
+ * Child processes for tests: a CommonJS script in a new Node process against the built packages, as an
+ * app runs them, and what a person would see of it: stdout, stderr, the exit. For tests of what
+ * traceweave prints, of signals and exits, and of the OTLP exporter (which does not run in jest's
+ * sandbox). `startScript`/`runScript` do it all; a test that needs its own spawn (a closed stdout pipe,
+ * timings) builds on `writeChildScript`, `childEnv` and `MODULES`.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
-const PACKAGES = resolve(__dirname, '..', '..', 'packages')
+/** The workspace's packages folder. */
+export const PACKAGES = resolve(__dirname, '..', '..', 'packages')
+
+/** The built entry points of the packages in `packages` (another checkout's, to check a fix there). */
+export function builtPackages(packages = PACKAGES) {
+  return {
+    node: join(packages, 'node', 'dist', 'index.js'),
+    core: join(packages, 'core', 'dist', 'index.js'),
+    express: join(packages, 'express', 'dist', 'index.js'),
+    koa: join(packages, 'koa', 'dist', 'index.js'),
+    client: join(packages, 'client', 'dist', 'index.js'),
+  }
+}
 
 /** Absolute paths a child script can `require()`: the built packages and the test's framework aliases. */
 export const MODULES = {
-  node: join(PACKAGES, 'node', 'dist', 'index.js'),
-  core: join(PACKAGES, 'core', 'dist', 'index.js'),
-  express: join(PACKAGES, 'express', 'dist', 'index.js'),
-  koa: join(PACKAGES, 'koa', 'dist', 'index.js'),
-  client: join(PACKAGES, 'client', 'dist', 'index.js'),
+  ...builtPackages(),
   api: require.resolve('@opentelemetry/api'),
   express4: require.resolve('express4'),
   express5: require.resolve('express5'),
@@ -23,6 +34,20 @@ export const MODULES = {
   koa3: require.resolve('koa3'),
   router: require.resolve('@koa/router'),
 } as const
+
+/**
+ * The parent's environment without `OTEL_*` (and without `without`), then `env`: a child configured
+ * only by what the test says.
+ */
+export function childEnv(
+  env: Record<string, string> = {},
+  without: readonly string[] = [],
+): NodeJS.ProcessEnv {
+  const clean = Object.entries(process.env).filter(
+    ([key]) => !key.startsWith('OTEL_') && !without.includes(key),
+  )
+  return { ...Object.fromEntries(clean), ...env }
+}
 
 export interface ChildResult {
   code: number | null
@@ -47,7 +72,7 @@ export interface RunningChild {
 
 let workDir: string | undefined
 
-/** Removes the scripts written so far; call it in `afterAll`. */
+/** Removes the scripts written so far (by `startScript` and `writeChildScript`); call it in `afterAll`. */
 export function cleanUpChildScripts(): void {
   if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true })
   workDir = undefined
@@ -65,6 +90,17 @@ export interface ScriptOptions {
 }
 
 /**
+ * Writes `body` to a new .cjs file, after a watchdog that ends the child after `watchdogMillis` and
+ * `const M =` {@link MODULES}, and returns its path.
+ */
+export function writeChildScript(body: string, watchdogMillis = 20000): string {
+  workDir ??= mkdtempSync(join(tmpdir(), 'traceweave-child-'))
+  const file = join(workDir, `child-${Math.random().toString(36).slice(2)}.cjs`)
+  writeFileSync(file, `const M = ${JSON.stringify(MODULES)}\n${watchdog(watchdogMillis)}\n${body}\n`)
+  return file
+}
+
+/**
  * Starts `body` in a new Node process with `env` over a clean environment (no `OTEL_*` from the
  * parent). `M` in the script holds {@link MODULES}.
  */
@@ -73,12 +109,9 @@ export function startScript(
   env: Record<string, string> = {},
   { watchdogMillis = 20000, stdin = false }: ScriptOptions = {},
 ): RunningChild {
-  workDir ??= mkdtempSync(join(tmpdir(), 'traceweave-child-'))
-  const file = join(workDir, `child-${Math.random().toString(36).slice(2)}.cjs`)
-  writeFileSync(file, `const M = ${JSON.stringify(MODULES)}\n${watchdog(watchdogMillis)}\n${body}\n`)
-  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
+  const file = writeChildScript(body, watchdogMillis)
   const stdio: ['pipe' | 'ignore', 'pipe', 'pipe'] = [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe']
-  const child = spawn(process.execPath, [file], { env: { ...cleanEnv, ...env }, stdio })
+  const child = spawn(process.execPath, [file], { env: childEnv(env), stdio })
   let stdout = ''
   let stderr = ''
   const waiters: Array<[string, () => void]> = []

@@ -7,17 +7,15 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { builtPackages, childEnv, PACKAGES as OWN_PACKAGES } from '../child-script'
 
 // RELIABILITY_PACKAGES points the children at another checkout's built packages (to check a fix).
-const PACKAGES = process.env.RELIABILITY_PACKAGES ?? resolve(__dirname, '..', '..', '..', 'packages')
+const PACKAGES = process.env.RELIABILITY_PACKAGES ?? OWN_PACKAGES
 const FIXTURE = resolve(__dirname, '..', '..', 'fixtures', 'reliability', 'app.cjs')
 
 /** What the child `require()`s: the built packages and the tests' framework aliases. */
 const MODULES = {
-  node: resolve(PACKAGES, 'node', 'dist', 'index.js'),
-  core: resolve(PACKAGES, 'core', 'dist', 'index.js'),
-  express: resolve(PACKAGES, 'express', 'dist', 'index.js'),
-  koa: resolve(PACKAGES, 'koa', 'dist', 'index.js'),
+  ...builtPackages(PACKAGES),
   api: require.resolve('@opentelemetry/api'),
   express5: require.resolve('express5'),
   koa3: require.resolve('koa3'),
@@ -78,9 +76,8 @@ export async function startChildApp(
       `${MODULES.node} is missing: the reliability suite runs the built packages; run pnpm build`,
     )
   }
-  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
   const child = spawn(process.execPath, [...(config.exposeGc ? ['--expose-gc'] : []), FIXTURE], {
-    env: { ...cleanEnv, ...env, RELIABILITY_APP: JSON.stringify({ ...config, modules: MODULES }) },
+    env: childEnv({ ...env, RELIABILITY_APP: JSON.stringify({ ...config, modules: MODULES }) }),
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   running.add(child)
@@ -159,14 +156,9 @@ export function runFixture(
   config: Record<string, unknown>,
   nodeArgs: string[] = [],
 ): Promise<ScriptResult> {
-  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')))
-  const modules = {
-    ...MODULES,
-    client: resolve(PACKAGES, 'client', 'dist', 'index.js'),
-    axios: require.resolve('axios'),
-  }
+  const modules = { ...MODULES, axios: require.resolve('axios') }
   const child = spawn(process.execPath, [...nodeArgs, resolve(FIXTURE, '..', name)], {
-    env: { ...cleanEnv, [envName]: JSON.stringify({ ...config, modules }) },
+    env: childEnv({ [envName]: JSON.stringify({ ...config, modules }) }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   running.add(child)
