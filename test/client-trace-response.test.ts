@@ -8,13 +8,22 @@
  * after the request ended (fire-and-forget) is counted, not applied.
  */
 import { traceAxios, traceFetch } from '@traceweave/client'
-import { getSamplingStats, resetSamplingStats } from '@traceweave/core'
-import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
+import { getSamplingStats } from '@traceweave/core'
 import axios from 'axios'
+import { useMemoryTracing } from './support/memory-tracing'
 import { listen, type ListeningServer } from './support/servers'
 import { ServiceSet, startExpress, type RunningService } from './support/services'
 
-let tracing: MemoryTracingHandle
+const tracing = useMemoryTracing({
+  sampling: {
+    decide: 'deferred',
+    ratio: 0,
+    rules: [
+      { status: 'error', sample: 1 },
+      { minDurationMs: 5000, sample: 1 },
+    ],
+  },
+})
 const services = new ServiceSet()
 let callee: ListeningServer
 let calleePort: number
@@ -23,18 +32,6 @@ let lastTraceId = ''
 let attempts = 0
 
 beforeAll(async () => {
-  tracing = setupTracing({
-    exporter: 'memory',
-    flushOnExit: false,
-    sampling: {
-      decide: 'deferred',
-      ratio: 0,
-      rules: [
-        { status: 'error', sample: 1 },
-        { minDurationMs: 5000, sample: 1 },
-      ],
-    },
-  })
   callee = await listen((req, res) => {
     const incoming = /^00-([0-9a-f]{32})-/.exec(String(req.headers.traceparent ?? ''))
     if (incoming !== null) lastTraceId = incoming[1]!
@@ -64,15 +61,10 @@ beforeAll(async () => {
   calleePort = callee.port
 })
 beforeEach(() => {
-  tracing.memory.reset()
-  resetSamplingStats()
   attempts = 0
 })
 afterEach(() => services.closeAll())
-afterAll(async () => {
-  await callee.close()
-  await tracing.shutdown()
-})
+afterAll(() => callee.close())
 
 const clientOptions = {
   propagateTo: ['127.0.0.1'],

@@ -8,8 +8,7 @@
 import { trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { traceFetch } from '@traceweave/client'
-import { getSamplingStats, identifyUser, resetSamplingStats } from '@traceweave/core'
-import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
+import { getSamplingStats, identifyUser } from '@traceweave/core'
 import {
   CLIENT,
   SERVER,
@@ -24,37 +23,20 @@ import {
   startKoa,
   type RunningService,
 } from './support/services'
+import { useMemoryTracing } from './support/memory-tracing'
+import { NO_UPGRADES } from './support/sampling'
 
-/** The stats of upgrades and evictions when there were none (no outcome rules here). */
-const NO_UPGRADES = {
-  upgraded: 0,
-  upgradedByReason: {},
-  upgradesRefused: 0,
-  upgradesMissed: 0,
-  evicted: { requests: 0, spans: 0 },
-}
-
-let tracing: MemoryTracingHandle
+const tracing = useMemoryTracing({
+  sampling: {
+    decide: 'deferred',
+    ratio: 0,
+    users: ['alice'],
+    rules: [{ route: '/reports/:id', sample: 1 }],
+  },
+})
 const services = new ServiceSet()
 
-beforeAll(() => {
-  tracing = setupTracing({
-    exporter: 'memory',
-    flushOnExit: false,
-    sampling: {
-      decide: 'deferred',
-      ratio: 0,
-      users: ['alice'],
-      rules: [{ route: '/reports/:id', sample: 1 }],
-    },
-  })
-})
-beforeEach(() => {
-  tracing.memory.reset()
-  resetSamplingStats()
-})
 afterEach(() => services.closeAll())
-afterAll(() => tracing.shutdown())
 
 const tracer = () => trace.getTracer('e2e-app')
 const tracedFetch = traceFetch(globalThis.fetch)

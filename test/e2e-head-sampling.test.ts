@@ -7,7 +7,6 @@
 import { trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { getSamplingStats, resetSamplingStats } from '@traceweave/core'
-import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
 import {
   ServiceSet,
   childWork,
@@ -16,32 +15,15 @@ import {
   startKoa,
   type RunningService,
 } from './support/services'
+import { useMemoryTracing } from './support/memory-tracing'
+import { NO_UPGRADES } from './support/sampling'
 
-/** The stats of upgrades and evictions when there were none (no outcome rules here). */
-const NO_UPGRADES = {
-  upgraded: 0,
-  upgradedByReason: {},
-  upgradesRefused: 0,
-  upgradesMissed: 0,
-  evicted: { requests: 0, spans: 0 },
-}
-
-let tracing: MemoryTracingHandle
+const tracing = useMemoryTracing({
+  sampling: { ratio: 0, users: ['alice'], rules: [{ pathPrefix: '/health', sample: 0 }] },
+})
 const services = new ServiceSet()
 
-beforeAll(() => {
-  tracing = setupTracing({
-    exporter: 'memory',
-    flushOnExit: false,
-    sampling: { ratio: 0, users: ['alice'], rules: [{ pathPrefix: '/health', sample: 0 }] },
-  })
-})
-beforeEach(() => {
-  tracing.memory.reset()
-  resetSamplingStats()
-})
 afterEach(() => services.closeAll())
-afterAll(() => tracing.shutdown())
 
 const tracer = () => trace.getTracer('e2e-app')
 

@@ -8,8 +8,7 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import axios from 'axios'
 import { traceAxios, traceFetch } from '@traceweave/client'
-import { getRequestId, getSamplingStats, resetSamplingStats } from '@traceweave/core'
-import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
+import { getRequestId, getSamplingStats } from '@traceweave/core'
 import {
   CLIENT,
   SERVER,
@@ -23,19 +22,12 @@ import {
   startKoa,
   type RunningService,
 } from './support/services'
+import { useMemoryTracing } from './support/memory-tracing'
 
-let tracing: MemoryTracingHandle
+const tracing = useMemoryTracing({ sampling: { ratio: 1 } })
 const services = new ServiceSet()
 
-beforeAll(() => {
-  tracing = setupTracing({ exporter: 'memory', flushOnExit: false, sampling: { ratio: 1 } })
-})
-beforeEach(() => {
-  tracing.memory.reset()
-  resetSamplingStats()
-})
 afterEach(() => services.closeAll())
-afterAll(() => tracing.shutdown())
 
 /** What a handler needs from an HTTP client: GET some JSON with these headers. */
 type GetJson = (url: string, headers: Record<string, string>) => Promise<unknown>

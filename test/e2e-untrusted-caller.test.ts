@@ -5,36 +5,18 @@
  * continuing its trace. The middlewares keep their default `trustIncoming`.
  */
 import { trace } from '@opentelemetry/api'
-import { getSamplingStats, resetSamplingStats } from '@traceweave/core'
-import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
+import { getSamplingStats } from '@traceweave/core'
 import { ServiceSet, isSampled, startExpress, startKoa, type RunningService } from './support/services'
+import { useMemoryTracing } from './support/memory-tracing'
+import { NO_UPGRADES } from './support/sampling'
 
-/** The stats of upgrades and evictions when there were none (no outcome rules here). */
-const NO_UPGRADES = {
-  upgraded: 0,
-  upgradedByReason: {},
-  upgradesRefused: 0,
-  upgradesMissed: 0,
-  evicted: { requests: 0, spans: 0 },
-}
-
-let tracing: MemoryTracingHandle
+const tracing = useMemoryTracing({
+  sampling: { ratio: 0, users: ['alice'] },
+  propagation: { trustIncoming: false },
+})
 const services = new ServiceSet()
 
-beforeAll(() => {
-  tracing = setupTracing({
-    exporter: 'memory',
-    flushOnExit: false,
-    sampling: { ratio: 0, users: ['alice'] },
-    propagation: { trustIncoming: false },
-  })
-})
-beforeEach(() => {
-  tracing.memory.reset()
-  resetSamplingStats()
-})
 afterEach(() => services.closeAll())
-afterAll(() => tracing.shutdown())
 
 const FORGED_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
 const FORGED_SPAN = '00f067aa0ba902b7'

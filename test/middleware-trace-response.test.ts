@@ -6,36 +6,26 @@
  * request, it may still decide to record a trace. In this case it SHOULD return a sampled flag 1".
  * Real Express 5 and Koa 3 apps, deferred decisions with route and outcome rules.
  */
-import { getSamplingStats, resetSamplingStats } from '@traceweave/core'
-import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
+import { getSamplingStats } from '@traceweave/core'
 import request from 'supertest'
 import { KoaRouter, express5, Koa3 } from './support/services'
+import { useMemoryTracing } from './support/memory-tracing'
 import { traceweave as expressTraceweave } from '@traceweave/express'
 import { traceweave as koaTraceweave } from '@traceweave/koa'
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c'
 const parent = (flags: string) => `00-${TRACE_ID}-b7ad6b7169203331-${flags}`
 
-let tracing: MemoryTracingHandle
-beforeAll(() => {
-  tracing = setupTracing({
-    exporter: 'memory',
-    flushOnExit: false,
-    sampling: {
-      decide: 'deferred',
-      ratio: 0,
-      rules: [
-        { route: '/kept/:id', sample: 1 },
-        { status: 'error', sample: 1 },
-      ],
-    },
-  })
+const tracing = useMemoryTracing({
+  sampling: {
+    decide: 'deferred',
+    ratio: 0,
+    rules: [
+      { route: '/kept/:id', sample: 1 },
+      { status: 'error', sample: 1 },
+    ],
+  },
 })
-beforeEach(() => {
-  tracing.memory.reset()
-  resetSamplingStats()
-})
-afterAll(() => tracing.shutdown())
 
 const options = { traceResponse: true, serverTiming: true }
 

@@ -1,16 +1,12 @@
-import { context, diag, trace as traceApi, DiagLogLevel } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { diag, DiagLogLevel } from '@opentelemetry/api'
 import { enrichSpan } from './enrich'
 import { trace } from './trace'
+import { useTestTracing } from '../../../../test/support/tracing'
 
-const exporter = new InMemorySpanExporter()
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+const tracing = useTestTracing()
 const warnings: string[] = []
 
 beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  traceApi.setGlobalTracerProvider(provider)
   diag.setLogger(
     {
       error: () => {},
@@ -22,12 +18,7 @@ beforeAll(() => {
     DiagLogLevel.WARN,
   )
 })
-afterAll(async () => {
-  await provider.shutdown()
-  traceApi.disable()
-  context.disable()
-  diag.disable()
-})
+afterAll(() => diag.disable())
 
 describe('enrichSpan()', () => {
   it('adds valid attributes to the active span and skips invalid ones with one warning', () => {
@@ -35,7 +26,7 @@ describe('enrichSpan()', () => {
       enrichSpan({ 'order.id': 'o-1', count: 3, ok: true, tags: ['a', 'b'], bad: { nested: 1 }, fn: () => 1 })
       enrichSpan({ alsoBad: null, mixed: [1, 'x'] })
     })
-    const [span] = exporter.getFinishedSpans()
+    const [span] = tracing.spans()
     expect(span!.attributes).toEqual({ 'order.id': 'o-1', count: 3, ok: true, tags: ['a', 'b'] })
     expect(warnings.filter((w) => w.includes('enrichSpan'))).toHaveLength(1)
   })

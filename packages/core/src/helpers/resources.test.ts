@@ -1,11 +1,5 @@
 import { context, trace as traceApi } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import {
-  AlwaysOffSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base'
+import { AlwaysOffSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -22,26 +16,10 @@ import {
   withResources,
 } from './resources'
 import { trace } from './trace'
+import { onlySpanNamed, useTestTracing } from '../../../../test/support/tracing'
 
-const exporter = new InMemorySpanExporter()
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  traceApi.setGlobalTracerProvider(provider)
-})
-afterEach(() => exporter.reset())
-afterAll(async () => {
-  await provider.shutdown()
-  traceApi.disable()
-  context.disable()
-})
-
-const spanNamed = (name: string) => {
-  const found = exporter.getFinishedSpans().filter((span) => span.name === name)
-  expect(found).toHaveLength(1)
-  return found[0]!
-}
+const tracing = useTestTracing()
+const spanNamed = (name: string) => onlySpanNamed(tracing, name)
 
 /** A full GC without --expose-gc on the command line. */
 function collectGarbage(): void {

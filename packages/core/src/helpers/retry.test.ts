@@ -1,29 +1,11 @@
-import { SpanStatusCode, context, trace as traceApi } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { SpanStatusCode } from '@opentelemetry/api'
 import { tracedRetry, validateRetryOptions, type RetryContext } from './retry'
 import { trace } from './trace'
+import { onlySpanNamed, spansNamed, useTestTracing } from '../../../../test/support/tracing'
 
-const exporter = new InMemorySpanExporter()
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  traceApi.setGlobalTracerProvider(provider)
-})
-afterEach(() => exporter.reset())
-afterAll(async () => {
-  await provider.shutdown()
-  traceApi.disable()
-  context.disable()
-})
-
-const spans = (name: string) => exporter.getFinishedSpans().filter((span) => span.name === name)
-const only = (name: string) => {
-  const found = spans(name)
-  expect(found).toHaveLength(1)
-  return found[0]!
-}
+const tracing = useTestTracing()
+const spans = (name: string) => spansNamed(tracing, name)
+const only = (name: string) => onlySpanNamed(tracing, name)
 
 /** An operation that fails `failures` times, then returns `value`. */
 function flaky<T>(failures: number, value: T) {

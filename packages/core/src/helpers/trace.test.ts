@@ -1,29 +1,11 @@
 import { EventEmitter } from 'node:events'
 import { SpanKind, SpanStatusCode, context, trace as traceApi, type Span } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { trace } from './trace'
 import { getActiveTraceIds } from './trace-ids'
+import { onlySpanNamed, useTestTracing } from '../../../../test/support/tracing'
 
-const exporter = new InMemorySpanExporter()
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  traceApi.setGlobalTracerProvider(provider)
-})
-afterEach(() => exporter.reset())
-afterAll(async () => {
-  await provider.shutdown()
-  traceApi.disable()
-  context.disable()
-})
-
-const spanNamed = (name: string) => {
-  const found = exporter.getFinishedSpans().filter((span) => span.name === name)
-  expect(found).toHaveLength(1)
-  return found[0]!
-}
+const tracing = useTestTracing()
+const spanNamed = (name: string) => onlySpanNamed(tracing, name)
 const activeSpanId = () => traceApi.getActiveSpan()?.spanContext().spanId
 
 describe('trace()', () => {

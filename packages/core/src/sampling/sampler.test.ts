@@ -21,15 +21,7 @@ import type { SamplingOptions } from './options'
 import { TraceweaveSampler } from './sampler'
 import { getSamplingStats, resetSamplingStats } from './stats'
 import { seededTraceIds } from './test-ids'
-
-/** The stats of upgrades and evictions when there were none (no outcome rules here). */
-const NO_UPGRADES = {
-  upgraded: 0,
-  upgradedByReason: {},
-  upgradesRefused: 0,
-  upgradesMissed: 0,
-  evicted: { requests: 0, spans: 0 },
-}
+import { NO_UPGRADES } from '../../../../test/support/sampling'
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
 

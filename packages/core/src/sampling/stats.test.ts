@@ -6,15 +6,7 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics'
 import { getSamplingStats, recordDecision, resetSamplingStats } from './stats'
-
-/** The stats of upgrades and evictions when there were none (no outcome rules here). */
-const NO_UPGRADES = {
-  upgraded: 0,
-  upgradedByReason: {},
-  upgradesRefused: 0,
-  upgradesMissed: 0,
-  evicted: { requests: 0, spans: 0 },
-}
+import { NO_UPGRADES } from '../../../../test/support/sampling'
 
 afterEach(() => {
   metrics.disable()
