@@ -1,40 +1,31 @@
 import { SpanKind, propagation, trace } from '@opentelemetry/api'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import axios from 'axios'
 import { traceAxios } from '@traceweave/client'
 import { sendJson, startService, type TestService } from './support/http-services'
 import { startTestTracing, type TestTracing } from './support/tracing'
+import { httpInstrumentation } from './support/http-instrumentation'
 
 /**
  * OpenTelemetry's http instrumentation active under traceweave's client: one CLIENT span per call,
  * not two. Jest loads modules itself, so require hooks never fire; the instrumentation's own patch
  * is applied to the real `http` module by hand, which is what `registerInstrumentations` does.
  */
-// The real module object (an ES namespace import would be a frozen copy the patch cannot change).
-const http: typeof import('node:http') = require('node:http')
 let tracing: TestTracing
 let api: TestService
-const instrumentation = new HttpInstrumentation({ ignoreIncomingRequestHook: () => true })
-const httpDefinition = (
-  instrumentation.getModuleDefinitions() as {
-    name: string
-    patch?: (m: unknown) => unknown
-    unpatch?: (m: unknown) => void
-  }[]
-).find((definition) => definition.name === 'http')!
+const { instrumentation, patch, unpatch } = httpInstrumentation({ ignoreIncomingRequestHook: () => true })
 
 beforeAll(async () => {
   tracing = startTestTracing()
   propagation.setGlobalPropagator(new W3CTraceContextPropagator())
   instrumentation.setTracerProvider(trace.getTracerProvider())
-  httpDefinition.patch!(http)
+  patch()
   api = await startService('api', (_req, res) => sendJson(res, 200, { ok: true }))
 })
 afterEach(() => tracing.reset())
 afterAll(async () => {
   await api?.close()
-  httpDefinition.unpatch!(http)
+  unpatch()
   await tracing.shutdown()
 })
 

@@ -9,29 +9,21 @@
  * the real `http` module by hand, which is what `registerInstrumentations` does.
  */
 import { context, propagation } from '@opentelemetry/api'
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import { traceFetch } from '@traceweave/client'
 import type { ExpressRequest } from '@traceweave/express'
 import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
 import { ServiceSet, SERVER, parseTraceparentHeader, startExpress, startKoa } from './support/services'
+import { httpInstrumentation } from './support/http-instrumentation'
 
-// The real module object (an ES namespace import would be a frozen copy the patch cannot change).
+const { instrumentation, patch, unpatch } = httpInstrumentation()
+// The real module object, the one the instrumentation patches (an ES namespace import is a copy).
 const http: typeof import('node:http') = require('node:http')
-
-const instrumentation = new HttpInstrumentation()
-const httpDefinition = (
-  instrumentation.getModuleDefinitions() as {
-    name: string
-    patch?: (m: unknown) => unknown
-    unpatch?: (m: unknown) => void
-  }[]
-).find((definition) => definition.name === 'http')!
 
 const services = new ServiceSet()
 let tracing: MemoryTracingHandle | undefined
 
 beforeAll(() => {
-  httpDefinition.patch!(http)
+  patch()
 })
 afterEach(async () => {
   await services.closeAll()
@@ -39,7 +31,7 @@ afterEach(async () => {
   tracing = undefined
 })
 afterAll(() => {
-  httpDefinition.unpatch!(http)
+  unpatch()
 })
 
 const PROPAGATE = { correlation: { propagate: ['session', 'user'] as const } }

@@ -10,19 +10,17 @@
  */
 import { SpanKind, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import { getRequestId, type TraceweaveOptions } from '@traceweave/core'
 import { resetReported } from '@traceweave/core/internal'
 import { traceweave as expressTraceweave, type ExpressRequest } from '@traceweave/express'
 import { traceweave as koaTraceweave, type KoaContext } from '@traceweave/koa'
 import { setupTracing, type MemoryTracingHandle, type SetupTracingOptions } from '@traceweave/node'
 import request from 'supertest'
+import { httpInstrumentation } from './support/http-instrumentation'
 
 const express5 = require('express5') as typeof import('express')
 const Koa3 = require('koa3') as typeof import('koa')
 const KoaRouter = require('@koa/router').Router as typeof import('@koa/router').Router
-// The real module object (an ES namespace import would be a frozen copy the patch cannot change).
-const http: typeof import('node:http') = require('node:http')
 
 const THEIR_SCOPE = '@opentelemetry/instrumentation-http'
 const OUR_SCOPE = '@traceweave/core'
@@ -30,14 +28,7 @@ const FORGED_TRACE_ID = '0af7651916cd43dd8448eb211c80319c'
 const FORGED_PARENT = `00-${FORGED_TRACE_ID}-b7ad6b7169203331-01`
 
 // Outgoing calls (supertest's own) are left alone: only the server side is under test.
-const instrumentation = new HttpInstrumentation({ ignoreOutgoingRequestHook: () => true })
-const httpDefinition = (
-  instrumentation.getModuleDefinitions() as {
-    name: string
-    patch?: (m: unknown) => unknown
-    unpatch?: (m: unknown) => void
-  }[]
-).find((definition) => definition.name === 'http')!
+const { instrumentation, patch, unpatch } = httpInstrumentation({ ignoreOutgoingRequestHook: () => true })
 
 let tracing: MemoryTracingHandle | undefined
 
@@ -55,11 +46,11 @@ async function stopTracing(): Promise<void> {
 }
 
 beforeAll(() => {
-  httpDefinition.patch!(http)
+  patch()
 })
 afterEach(stopTracing)
 afterAll(() => {
-  httpDefinition.unpatch!(http)
+  unpatch()
 })
 
 /** Work a handler does, as its own span. */
