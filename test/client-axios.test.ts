@@ -6,7 +6,6 @@ import {
   propagation,
   trace,
   type Span,
-  type Tracer,
 } from '@opentelemetry/api'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import axios, { AxiosError, type AxiosInstance } from 'axios'
@@ -14,7 +13,7 @@ import { traceAxios } from '@traceweave/client'
 import { sendJson, startService, type TestService } from './support/http-services'
 import { closedPort } from './support/servers'
 import { ServiceSet, startExpress, startKoa, type RunningService } from './support/services'
-import { startTestTracing, type TestTracing } from './support/tracing'
+import { startTestTracing, throwingTracer, type TestTracing } from './support/tracing'
 
 let tracing: TestTracing
 
@@ -286,21 +285,6 @@ describe('traceAxios: instrumentation lifecycle', () => {
 })
 
 describe('traceAxios: fail open', () => {
-  function throwingTracer(where: 'start' | 'end'): Tracer {
-    const real = trace.getTracer('failing')
-    return {
-      startSpan(name, options, ctx) {
-        if (where === 'start') throw new Error('tracer broke at start')
-        const span = real.startSpan(name, options, ctx)
-        span.end = () => {
-          throw new Error('tracer broke at end')
-        }
-        return span
-      },
-      startActiveSpan: real.startActiveSpan.bind(real),
-    } as Tracer
-  }
-
   it.each(['start', 'end'] as const)(
     'a tracer that throws at %s never replaces the response or the error',
     async (where) => {

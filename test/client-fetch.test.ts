@@ -8,7 +8,6 @@ import {
   propagation,
   trace,
   type Span,
-  type Tracer,
 } from '@opentelemetry/api'
 import {
   CompositePropagator,
@@ -22,7 +21,7 @@ import { setRequestState, tracedRetry } from '@traceweave/core'
 import { sendJson, startService, type TestService } from './support/http-services'
 import { closedPort } from './support/servers'
 import { ServiceSet, startExpress, startKoa, type RunningService } from './support/services'
-import { startTestTracing, type TestTracing } from './support/tracing'
+import { startTestTracing, throwingTracer, type TestTracing } from './support/tracing'
 
 const TRACE_HEADERS = ['traceparent', 'tracestate', 'baggage', 'x-request-id']
 
@@ -439,30 +438,14 @@ describe('traceFetch: retries', () => {
 })
 
 describe('traceFetch: fail open', () => {
-  function throwingTracer(where: 'start' | 'end'): Tracer {
-    const real = trace.getTracer('failing')
-    return {
-      startSpan(name, options, ctx) {
-        if (where === 'start') throw new Error('tracer broke at start')
-        const span = real.startSpan(name, options, ctx)
-        span.end = () => {
-          throw new Error('tracer broke at end')
-        }
-        span.setAttribute = () => {
-          throw new Error('tracer broke at setAttribute')
-        }
-        return span
-      },
-      startActiveSpan: real.startActiveSpan.bind(real),
-    } as Tracer
-  }
-
   it.each(['start', 'end'] as const)(
     'a tracer that throws at %s never replaces the result or the error',
     async (where) => {
       const api = await service('api', echo)
       const port = await closedPort()
-      const fetch = traceFetch(globalThis.fetch, { tracer: throwingTracer(where) })
+      const fetch = traceFetch(globalThis.fetch, {
+        tracer: throwingTracer(where, { setAttributeThrows: true }),
+      })
       const response = await inSpan(() => fetch(api.url))
       await expect(response.json()).resolves.toEqual({ ok: true })
       const error = await inSpan(() => fetch(`http://127.0.0.1:${port}/`)).catch((e: unknown) => e)

@@ -1,11 +1,6 @@
 /** The stable http.server.request.duration histogram, when a MeterProvider is registered. */
 import { metrics } from '@opentelemetry/api'
-import {
-  AggregationTemporality,
-  MeterProvider,
-  MetricReader,
-  type HistogramMetricData,
-} from '@opentelemetry/sdk-metrics'
+import { MeterProvider, type HistogramMetricData } from '@opentelemetry/sdk-metrics'
 import request from 'supertest'
 import {
   buildApp,
@@ -14,21 +9,10 @@ import {
   startMiddlewareTracing,
   waitForSpans,
 } from './support/middleware-apps'
-
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE })
-  }
-  protected onForceFlush(): Promise<void> {
-    return Promise.resolve()
-  }
-  protected onShutdown(): Promise<void> {
-    return Promise.resolve()
-  }
-}
+import { ManualMetricReader } from './support/metrics'
 
 const tracing = startMiddlewareTracing()
-const reader = new TestReader()
+const reader = new ManualMetricReader()
 metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }))
 afterAll(async () => {
   await tracing.shutdown()

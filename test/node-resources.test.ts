@@ -4,34 +4,15 @@
  * shutdown() and never keeps the process alive.
  */
 import { metrics } from '@opentelemetry/api'
-import {
-  AggregationTemporality,
-  MeterProvider,
-  MetricReader,
-  type GaugeMetricData,
-} from '@opentelemetry/sdk-metrics'
+import { MeterProvider, type GaugeMetricData } from '@opentelemetry/sdk-metrics'
 import { traceweave } from '@traceweave/express'
 import { setupTracing, type MemoryTracingHandle } from '@traceweave/node'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
 import request from 'supertest'
+import { cleanUpChildScripts, writeChildScript } from './support/child-script'
+import { ManualMetricReader } from './support/metrics'
 
 const express5 = require('express5') as typeof import('express')
-const DIST = resolve(__dirname, '..', 'packages', 'node', 'dist', 'index.js')
-
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE })
-  }
-  protected onForceFlush(): Promise<void> {
-    return Promise.resolve()
-  }
-  protected onShutdown(): Promise<void> {
-    return Promise.resolve()
-  }
-}
 
 const wait = (ms: number) => new Promise((done) => setTimeout(done, ms))
 
@@ -59,7 +40,7 @@ async function sampledServerSpan(): Promise<Record<string, unknown>> {
 }
 
 test('the process gauges reach the MeterProvider registered before setupTracing()', async () => {
-  const reader = new TestReader()
+  const reader = new ManualMetricReader()
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }))
   tracing = setupTracing({ exporter: 'memory', flushOnExit: false, resources: { sampleEveryMs: 100 } })
   let memory: GaugeMetricData | undefined
@@ -101,13 +82,12 @@ test('setupTracing rejects a bad resources option, naming it', () => {
 })
 
 describe('the sampler never keeps the process alive', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'traceweave-resources-'))
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  afterAll(() => cleanUpChildScripts())
 
   /** Runs a script in a new Node process; resolves with its exit code, or 'hung' after `limitMs`. */
   function run(body: string, limitMs: number): Promise<number | null | 'hung'> {
-    const file = join(dir, `child-${Math.random().toString(36).slice(2)}.cjs`)
-    writeFileSync(file, `const { setupTracing } = require(${JSON.stringify(DIST)})\n${body}\n`)
+    // The watchdog (unref'ed, 20 s) outlasts `limitMs`: it cannot end a child the test calls hung.
+    const file = writeChildScript(`const { setupTracing } = require(M.node)\n${body}`)
     const child = spawn(process.execPath, [file], { stdio: 'ignore' })
     return new Promise((done) => {
       const limit = setTimeout(() => {

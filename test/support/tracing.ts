@@ -9,7 +9,7 @@
  *   propagators or a diag logger, say), shut down by the test.
  * Tests of `setupTracing()` itself use its `exporter: 'memory'` instead.
  */
-import { context, propagation, trace } from '@opentelemetry/api'
+import { context, propagation, trace, type Tracer } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import {
   BasicTracerProvider,
@@ -83,4 +83,31 @@ export function onlySpanNamed(tracing: TestTracing, name: string): ReadableSpan 
   const found = spansNamed(tracing, name)
   expect(found).toHaveLength(1)
   return found[0]!
+}
+
+/**
+ * A tracer that breaks, for fail-open tests: `startSpan` throws (`'start'`), or the spans it starts
+ * throw from `end()` (`'end'`), and from `setAttribute()` too with `setAttributeThrows`.
+ */
+export function throwingTracer(
+  where: 'start' | 'end',
+  options: { setAttributeThrows?: boolean } = {},
+): Tracer {
+  const real = trace.getTracer('failing')
+  return {
+    startSpan(name, spanOptions, ctx) {
+      if (where === 'start') throw new Error('tracer broke at start')
+      const span = real.startSpan(name, spanOptions, ctx)
+      span.end = () => {
+        throw new Error('tracer broke at end')
+      }
+      if (options.setAttributeThrows) {
+        span.setAttribute = () => {
+          throw new Error('tracer broke at setAttribute')
+        }
+      }
+      return span
+    },
+    startActiveSpan: real.startActiveSpan.bind(real),
+  } as Tracer
 }
