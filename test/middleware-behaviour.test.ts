@@ -12,7 +12,7 @@ import {
   FRAMEWORKS,
   headerOf,
   serverSpans,
-  startMiddlewareTracing,
+  useMiddlewareTracing,
   waitForSpans,
   type Framework,
 } from './support/middleware-apps'
@@ -22,9 +22,7 @@ const TRACE_ID = '0af7651916cd43dd8448eb211c80319c'
 const PARENT = `00-${TRACE_ID}-b7ad6b7169203331-01`
 const HMAC_KEY = 'a-test-key-of-32-bytes-length!!!'
 
-const tracing = startMiddlewareTracing()
-afterEach(() => tracing.reset())
-afterAll(() => tracing.shutdown())
+const tracing = useMiddlewareTracing()
 
 async function oneServerSpan() {
   const spans = await waitForSpans(tracing, (all) => serverSpans(all).length === 1)

@@ -7,14 +7,12 @@ import { traceweave as expressTraceweave } from '@traceweave/express'
 import { traceweave as koaTraceweave } from '@traceweave/koa'
 import type { IncomingMessage } from 'node:http'
 import request from 'supertest'
-import { startTestTracing, type TestTracing } from './support/tracing'
+import { useTestTracing } from './support/tracing'
 
 const express5 = require('express5') as typeof import('express')
 const Koa3 = require('koa3') as typeof import('koa')
 
-let tracing: TestTracing
-beforeAll(() => (tracing = startTestTracing()))
-afterAll(() => tracing.shutdown())
+useTestTracing()
 
 /** Reads the body with raw stream events and reports the request ID seen inside the 'end' listener. */
 function requestIdSeenOnEnd(req: IncomingMessage): Promise<string | undefined> {

@@ -1,14 +1,12 @@
 /** Koa's error handler clears every response header: the request ID must survive it, for 4xx and 5xx. */
 import request from 'supertest'
 import { traceweave } from '@traceweave/koa'
-import { startTestTracing, type TestTracing } from './support/tracing'
+import { useTestTracing } from './support/tracing'
 
 const Koa3 = require('koa3') as typeof import('koa')
 const Koa2 = require('koa2') as typeof import('koa')
 
-let tracing: TestTracing
-beforeAll(() => (tracing = startTestTracing()))
-afterAll(() => tracing.shutdown())
+const tracing = useTestTracing()
 
 describe.each([
   ['koa2', Koa2],

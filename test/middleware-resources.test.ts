@@ -6,16 +6,14 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { traceweave as expressTraceweave } from '@traceweave/express'
 import { traceweave as koaTraceweave } from '@traceweave/koa'
 import type { ResourcesOption } from '@traceweave/core'
-import { serverSpans, startMiddlewareTracing, waitForSpans, type Handler } from './support/middleware-apps'
+import { serverSpans, useMiddlewareTracing, waitForSpans, type Handler } from './support/middleware-apps'
 import { listen, type RequestHandler } from './support/servers'
 
 const express5 = require('express5') as typeof import('express')
 const Koa3 = require('koa3') as typeof import('koa')
 const KoaRouter = require('@koa/router').Router as typeof import('@koa/router').Router
 
-const tracing = startMiddlewareTracing()
-afterEach(() => tracing.reset())
-afterAll(() => tracing.shutdown())
+const tracing = useMiddlewareTracing()
 
 function burnCpu(ms: number): number {
   const until = Date.now() + ms

@@ -5,7 +5,7 @@
 import { traceweave as expressTraceweave } from '@traceweave/express'
 import { traceweave as koaTraceweave } from '@traceweave/koa'
 import request from 'supertest'
-import { serverSpans, startMiddlewareTracing, waitForSpans } from './support/middleware-apps'
+import { serverSpans, useMiddlewareTracing, waitForSpans } from './support/middleware-apps'
 
 const express4 = require('express4') as typeof import('express')
 const express5 = require('express5') as typeof import('express')
@@ -13,9 +13,7 @@ const Koa2 = require('koa2') as typeof import('koa')
 const Koa3 = require('koa3') as typeof import('koa')
 const KoaRouter = require('@koa/router').Router as typeof import('@koa/router').Router
 
-const tracing = startMiddlewareTracing()
-afterEach(() => tracing.reset())
-afterAll(() => tracing.shutdown())
+const tracing = useMiddlewareTracing()
 
 async function serverSpanName(): Promise<string> {
   const spans = await waitForSpans(tracing, (all) => serverSpans(all).length === 1)

@@ -9,7 +9,7 @@ import {
   buildApp,
   FRAMEWORKS,
   serverSpans,
-  startMiddlewareTracing,
+  useMiddlewareTracing,
   waitForSpans,
   type Framework,
 } from './support/middleware-apps'
@@ -268,9 +268,7 @@ function describeServerSpan(spans: ReadableSpan[]): Record<string, unknown> {
 }
 
 // One provider for the file: the API registers a global provider once.
-const tracing = startMiddlewareTracing()
-afterEach(() => tracing.reset())
-afterAll(() => tracing.shutdown())
+const tracing = useMiddlewareTracing()
 
 describe.each(FRAMEWORKS)('%s', (framework: Framework) => {
   const app = buildApp(framework)

@@ -7,7 +7,7 @@ import {
   buildApp,
   FRAMEWORKS,
   serverSpans,
-  startMiddlewareTracing,
+  useMiddlewareTracing,
   waitForSpans,
   type Framework,
 } from './support/middleware-apps'
@@ -15,9 +15,7 @@ import { listen, type ListeningServer } from './support/servers'
 
 const URL_PATH_LIMIT = 2048
 
-const tracing = startMiddlewareTracing()
-afterEach(() => tracing.reset())
-afterAll(() => tracing.shutdown())
+const tracing = useMiddlewareTracing()
 
 async function get(port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -286,6 +286,14 @@ export function startMiddlewareTracing(): TestTracing {
   return tracing
 }
 
+/** {@link startMiddlewareTracing} for a whole test file: reset after each test, shut down after all. */
+export function useMiddlewareTracing(): TestTracing {
+  const tracing = startMiddlewareTracing()
+  afterEach(() => tracing.reset())
+  afterAll(() => tracing.shutdown())
+  return tracing
+}
+
 /** Finished spans of one test, with the server span found by kind. */
 export function serverSpans(spans: ReadableSpan[]): ReadableSpan[] {
   return spans.filter((span) => span.kind === 1)
