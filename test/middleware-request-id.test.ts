@@ -3,7 +3,6 @@
  * an alias) on Express 4, Express 5, Koa 2 and Koa 3, with real apps, and the traced clients
  * forwarding the ID under the header the request's middleware uses, to a real downstream server.
  */
-import { diag, DiagLogLevel } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { traceAxios, traceFetch } from '@traceweave/client'
 import { getRequestId, type TraceweaveOptions } from '@traceweave/core'
@@ -20,24 +19,15 @@ import {
   type Framework,
   type Handler,
 } from './support/middleware-apps'
+import { useDiagMessages } from './support/diag'
 import { startRecordingService, type RunningService } from './support/services'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 const tracing = startMiddlewareTracing()
-const messages: string[] = []
-beforeAll(() => {
-  const keep = (...args: unknown[]) => messages.push(args.map(String).join(' '))
-  diag.setLogger(
-    { error: keep, warn: keep, info: () => {}, debug: () => {}, verbose: () => {} },
-    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
-  )
-})
+const messages = useDiagMessages()
 afterEach(() => tracing.reset())
-afterAll(async () => {
-  diag.disable()
-  await tracing.shutdown()
-})
+afterAll(() => tracing.shutdown())
 
 async function serverSpan(): Promise<ReadableSpan> {
   const spans = await waitForSpans(tracing, (all) => serverSpans(all).length === 1)

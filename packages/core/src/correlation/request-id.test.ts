@@ -1,17 +1,8 @@
-import { diag, DiagLogLevel } from '@opentelemetry/api'
 import { resolveRequestId, type RequestIdPolicy } from './request-id'
+import { useDiagMessages } from '../../../../test/support/diag'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
-const messages: string[] = []
-
-beforeAll(() => {
-  const keep = (...args: unknown[]) => messages.push(args.map(String).join(' '))
-  diag.setLogger(
-    { error: keep, warn: keep, info: () => {}, debug: () => {}, verbose: () => {} },
-    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
-  )
-})
-afterAll(() => diag.disable())
+const messages = useDiagMessages()
 
 function policy(overrides: Partial<RequestIdPolicy<unknown>> = {}): RequestIdPolicy<unknown> {
   return { header: 'x-request-id', accept: true, generate: undefined, echo: true, ...overrides }
