@@ -179,22 +179,29 @@ async function benchmark(execPath, opts, receiver) {
     `bench on Node ${nodeVersion}: ${frameworks.map((f) => f.label).join(', ')} x ${variants.length} variants; ` +
       `${opts.rounds} rounds of ${opts.warmup} warm-up + ${opts.requests} measured requests at concurrency ${opts.concurrency}`,
   )
-  const servers = []
-  try {
-    const starting = []
-    for (const framework of frameworks)
-      for (const variant of variants)
-        starting.push(startServer(execPath, framework, variant, [], otlpEnv(receiver, framework, variant)))
-    servers.push(...(await Promise.all(starting)))
-    if (opts.pin) pinProcesses(servers)
-    for (let round = 0; round < opts.rounds; round++) {
-      for (const framework of frameworks) {
-        // A framework's variants are measured together: the load goes to each in turn, in bursts, so
-        // every variant runs under the same machine conditions and drift cancels out of the ratios.
-        const group = servers.filter((s) => s.framework === framework)
-        // The order rotates each round, so no variant always follows the same one.
-        const order = group.map((_, i) => group[(i + round) % group.length])
-        const results = await measureGroup(order, opts, receiver)
+  // One record per framework and variant; its server process is started afresh every round.
+  const servers = frameworks.flatMap((framework) =>
+    variants.map((variant) => ({ framework, variant, rounds: [] })),
+  )
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const framework of frameworks) {
+      // A framework's variants are measured together: the load goes to each in turn, in bursts, so
+      // every variant runs under the same machine conditions and drift cancels out of the ratios.
+      // Fresh processes each round: one process of a variant can stay far dearer than another of the
+      // same code for its whole life (JIT decisions, memory layout; measured: traceweave and
+      // traceweave-rules1, one never-matching rule apart, at 0.77 and 1.60 x lean in one run), so a
+      // round must sample the process too, not only the moment.
+      const group = servers.filter((s) => s.framework === framework)
+      // The order rotates each round, so no variant always follows the same one.
+      const order = group.map((_, i) => group[(i + round) % group.length])
+      const running = await Promise.all(
+        order.map((s) =>
+          startServer(execPath, framework, s.variant, [], otlpEnv(receiver, framework, s.variant)),
+        ),
+      )
+      try {
+        if (opts.pin) pinProcesses(running)
+        const results = await measureGroup(running, opts, receiver)
         order.forEach((server, i) => {
           server.rounds[round] = results[i]
           process.stdout.write(
@@ -203,10 +210,10 @@ async function benchmark(execPath, opts, receiver) {
             ) + `${results[i].cpuPerRequest.toFixed(1)} µs/req\n`,
           )
         })
+      } finally {
+        for (const server of running) server.child.kill()
       }
     }
-  } finally {
-    for (const server of servers) server.child.kill()
   }
   const raw = servers.map((s) => ({ framework: s.framework.id, variant: s.variant.id, rounds: s.rounds }))
   return { nodeVersion, raw, ...summarize(frameworks, variants, servers, opts) }
