@@ -9,7 +9,7 @@
 //   the same TracerProvider, sampled and with a parent that says no.
 // - memory: heap growth after N distinct sessions through the lifecycle (default maxSessions, then
 //   maxSessions = N), to show the session counters' bound.
-import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api'
+import { ROOT_CONTEXT, SpanKind, context, trace } from '@opentelemetry/api'
 import {
   TraceweaveSampler,
   createServerLifecycle,
@@ -21,7 +21,10 @@ import { setupTracing } from '@traceweave/node'
 import { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
 import { Bench } from 'tinybench'
+import lean from './lean.cjs'
 import { runSamplingBench } from './sampling-decisions.mjs'
+
+const { startLeanSpan } = lean
 
 const args = new Set(process.argv.slice(2))
 const QUICK = args.has('--quick')
@@ -115,26 +118,13 @@ function traceweaveRequest(lifecycle, session, traceparent) {
 
 function leanRequest(tracer, traceparent) {
   const { req, res } = fakeRequest('bench-session-7', traceparent)
-  const parent = propagation.extract(ROOT_CONTEXT, req.headers)
-  const span = tracer.startSpan(
-    'GET',
-    {
-      kind: SpanKind.SERVER,
-      attributes: {
-        'http.request.method': req.method,
-        'url.path': req.url,
-        'url.scheme': 'http',
-        'user_agent.original': req.headers['user-agent'],
-      },
-    },
-    parent,
-  )
+  const { span, ctx } = startLeanSpan(tracer, req)
   res.once('close', () => {
     span.setAttribute('http.route', '/users/:id')
     span.setAttribute('http.response.status_code', res.statusCode)
     span.end()
   })
-  context.with(trace.setSpan(parent, span), () => {})
+  context.with(ctx, () => {})
   finishResponse(res)
 }
 

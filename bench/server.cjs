@@ -131,29 +131,13 @@ function setUpTracing() {
   return { forceFlush: () => provider.forceFlush(), dropped: () => 0 }
 }
 
-// The lean variant: one SERVER span per request with a handful of attributes, ended on 'finish'.
-// Deliberately minimal (no request IDs, sessions, route-aware naming or fail-open guards).
+// The lean variant: one SERVER span per request (bench/lean.cjs), route and status added and the span
+// ended on 'finish'.
 function leanParts() {
-  const { context, propagation, trace, SpanKind, ROOT_CONTEXT } = require('@opentelemetry/api')
+  const { context, trace } = require('@opentelemetry/api')
+  const { startLeanSpan } = require('./lean.cjs')
   const tracer = trace.getTracer('lean-bench')
-  function startSpan(req) {
-    const parent = propagation.extract(ROOT_CONTEXT, req.headers)
-    const span = tracer.startSpan(
-      `${req.method}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': req.method,
-          'url.path': req.url,
-          'url.scheme': 'http',
-          'user_agent.original': req.headers['user-agent'],
-        },
-      },
-      parent,
-    )
-    return { span, ctx: trace.setSpan(parent, span) }
-  }
-  return { context, startSpan }
+  return { context, startSpan: (req) => startLeanSpan(tracer, req) }
 }
 
 function buildExpressApp() {

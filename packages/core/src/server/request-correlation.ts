@@ -53,20 +53,17 @@ export class RequestCorrelation<Request> {
     if (read === undefined) return
     const userId = parseUserId(failOpen('options.user', () => read(request), undefined))
     if (userId === undefined) return
-    const hasher = this.options.hasher
     state.userId = userId
-    state.correlationAttributes[ATTR_USER_ID] = hasher === undefined ? userId : hasher(userId)
+    state.correlationAttributes[ATTR_USER_ID] = this.recorded(userId, false)
   }
 
   /** A user named during the request (`identifyUser()`): on the record and every open span. */
   userKnown(state: RequestState, userId: string): void {
-    const hasher = this.options.hasher
-    applyUserId(state, userId, hasher === undefined ? userId : hasher(userId))
+    applyUserId(state, userId, this.recorded(userId, false))
   }
 
   /** A trusted caller's session and user, as sent: hashed here only if they are not HMACs already. */
   applyPropagated(state: RequestState, received: PropagatedCorrelation, operation: string): void {
-    const hasher = this.options.hasher
     const attributes = state.correlationAttributes
     if (received.sessionId !== undefined && received.sessionOperationNumber !== undefined) {
       const hashed = received.sessionHashed === true
@@ -75,8 +72,7 @@ export class RequestCorrelation<Request> {
       if (received.sessionOperation !== undefined) state.sessionOperationFromCaller = true
       state.sessionOperation = received.sessionOperation ?? operation
       state.sessionOperationNumber = received.sessionOperationNumber
-      attributes[ATTR_SESSION_ID] =
-        hashed || hasher === undefined ? received.sessionId : hasher(received.sessionId)
+      attributes[ATTR_SESSION_ID] = this.recorded(received.sessionId, hashed)
       attributes[ATTR_SESSION_OPERATION] = state.sessionOperation
       attributes[ATTR_SESSION_OPERATION_NUMBER] = received.sessionOperationNumber
     }
@@ -84,7 +80,13 @@ export class RequestCorrelation<Request> {
       const hashed = received.userHashed === true
       state.userId = received.userId
       if (hashed) state.userIdHashed = true
-      attributes[ATTR_USER_ID] = hashed || hasher === undefined ? received.userId : hasher(received.userId)
+      attributes[ATTR_USER_ID] = this.recorded(received.userId, hashed)
     }
+  }
+
+  /** An ID as it is recorded: through the app's hasher when one is set, unless it is an HMAC already. */
+  private recorded(id: string, alreadyHashed: boolean): string {
+    const hasher = this.options.hasher
+    return alreadyHashed || hasher === undefined ? id : hasher(id)
   }
 }

@@ -2,7 +2,7 @@ import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/expor
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { logger } from '@traceweave/core/internal'
-import type { ExporterConfig } from '../options/resolve'
+import { isHttpUrl, type ExporterConfig } from '../options/resolve'
 import type { OtlpOptions } from '../options/types'
 import { CountingBatchSpanProcessor, type BatchSettings } from './batch'
 import { ConsoleTreeExporter } from './console'
@@ -136,13 +136,4 @@ function exporterName(exporter: SpanExporter): string {
 function positiveNumber(raw: string | undefined): number | undefined {
   const value = Number(raw?.trim() || NaN)
   return Number.isFinite(value) && value > 0 ? value : undefined
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const { protocol } = new URL(value)
-    return protocol === 'http:' || protocol === 'https:'
-  } catch {
-    return false
-  }
 }

@@ -368,7 +368,8 @@ function resolveResourceAttributes(attributes: Attributes | undefined): Attribut
   return { ...attributes }
 }
 
-function isHttpUrl(value: string): boolean {
+/** Whether `value` parses as an absolute http: or https: URL (an OTLP endpoint). Never throws. */
+export function isHttpUrl(value: string): boolean {
   try {
     const { protocol } = new URL(value)
     return protocol === 'http:' || protocol === 'https:'
